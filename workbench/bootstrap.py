@@ -1,0 +1,143 @@
+"""The one place that turns settings into engines, clients and services.
+
+`build_container(settings)` returns everything a page, the CLI or a test needs. Process-wide objects only:
+the Streamlit app caches the container with st.cache_resource; nothing here holds per-request state.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC
+from typing import Any
+
+from pymongo import MongoClient
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from workbench.config import Settings, get_settings
+from workbench.storage.runlog.embedded import EmbeddedMongoServer
+from workbench.storage.runlog.spool import Spool
+from workbench.storage.runlog.store import MongoRunLogStore
+from workbench.storage.runlog.writer import RunLogWriter
+from workbench.storage.sql import migrate
+from workbench.storage.sql.engine import build_engine, build_session_factory
+from workbench.storage.sql.uow import SqlUnitOfWork
+
+log = logging.getLogger(__name__)
+
+
+def configure_offline_environment() -> None:
+    """Switch off every library's phone-home before those libraries are imported."""
+    import os
+
+    for name, value in {
+        "HF_HUB_OFFLINE": "1",
+        "HF_HUB_DISABLE_TELEMETRY": "1",
+        "GRADIO_ANALYTICS_ENABLED": "False",
+        "RAGAS_DO_NOT_TRACK": "true",
+        "ANONYMIZED_TELEMETRY": "False",  # chromadb
+        "DO_NOT_TRACK": "1",
+    }.items():
+        os.environ.setdefault(name, value)
+
+
+@dataclass
+class Container:
+    settings: Settings
+    engine: Engine
+    session_factory: sessionmaker[Session]
+    mongo_client: MongoClient[dict[str, Any]]
+    runlog_store: MongoRunLogStore
+    runlog_writer: RunLogWriter
+    embedded_mongo: EmbeddedMongoServer | None = None
+    _closers: list[Callable[[], None]] = field(default_factory=list)
+    _closed: bool = False
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def uow(self) -> SqlUnitOfWork:
+        return SqlUnitOfWork(self.session_factory)
+
+    @property
+    def mongo_url_for_display(self) -> str:
+        return "embedded" if self.embedded_mongo else "configured (WORKBENCH_MONGODB_URL)"
+
+    def close(self) -> None:
+        """Flush run logs, then stop what was started here (the embedded server last)."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+        self.runlog_writer.close()
+        self.mongo_client.close()
+        self.engine.dispose()
+        if self.embedded_mongo is not None:
+            self.embedded_mongo.stop()
+
+
+def build_sql(settings: Settings, *, migrate_embedded: bool = True) -> tuple[Engine, sessionmaker[Session]]:
+    """Engine and session factory; the embedded SQLite file is migrated on the way (it is ours to keep current)."""
+    engine = build_engine(settings.sql_url, echo=settings.sql_echo)
+    if migrate_embedded and settings.uses_embedded_sql:
+        migrate.upgrade(settings.sql_url)
+    return engine, build_session_factory(engine)
+
+
+def mongo_url(settings: Settings) -> tuple[str, EmbeddedMongoServer | None]:
+    if settings.mongodb_url is not None:
+        return settings.mongodb_url.get_secret_value(), None
+    server = EmbeddedMongoServer(
+        data_dir=settings.resolved_data_dir,
+        host=settings.embedded_mongo.host,
+        port=settings.embedded_mongo.port,
+        command=settings.embedded_mongo.command,
+        start_timeout_s=settings.embedded_mongo.start_timeout_s,
+        sync_on_commit=settings.embedded_mongo.sync_on_commit,
+    )
+    return server.ensure_running(), server
+
+
+def build_container(
+    settings: Settings | None = None, *, migrate_embedded: bool = True, register_atexit: bool = True
+) -> Container:
+    configure_offline_environment()
+    settings = settings or get_settings()
+    settings.resolved_data_dir.mkdir(parents=True, exist_ok=True)
+
+    # A shared SQL server is migrated by its operator (`workbench db upgrade`), never implicitly.
+    engine, session_factory = build_sql(settings, migrate_embedded=migrate_embedded)
+    url, embedded = mongo_url(settings)
+    client: MongoClient[dict[str, Any]] = MongoClient(
+        url,
+        tz_aware=True,
+        tzinfo=UTC,
+        serverSelectionTimeoutMS=settings.runlog.server_selection_timeout_ms,
+        appname="genai-workbench",
+    )
+    store = MongoRunLogStore(client[settings.mongodb_database])
+    try:
+        store.ensure_indexes()
+    except Exception as exc:  # noqa: BLE001 - the app must start while MongoDB is away; logs spool meanwhile
+        log.warning("could not create run-log indexes now (%s); they are created on the next start", exc)
+    writer = RunLogWriter(
+        store,
+        Spool(settings.spool_dir),
+        batch_size=settings.runlog.batch_size,
+        flush_interval_s=settings.runlog.flush_interval_s,
+        retry_interval_s=settings.runlog.retry_interval_s,
+    ).start()
+    container = Container(
+        settings=settings,
+        engine=engine,
+        session_factory=session_factory,
+        mongo_client=client,
+        runlog_store=store,
+        runlog_writer=writer,
+        embedded_mongo=embedded,
+    )
+    if register_atexit:
+        atexit.register(container.close)
+    return container

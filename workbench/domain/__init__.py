@@ -1,0 +1,1 @@
+"""Domain records: plain data, no I/O."""

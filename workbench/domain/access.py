@@ -1,0 +1,17 @@
+"""Which role may open which page. The router builds navigation from this table."""
+
+from __future__ import annotations
+
+from workbench.domain.users import Role
+
+EVERYONE = frozenset(Role)
+
+PAGE_ROLES: dict[str, frozenset[Role]] = {
+    "run_log": frozenset({Role.ADMIN, Role.ANALYST, Role.VIEWER}),
+    "admin": frozenset({Role.ADMIN}),
+    "account": EVERYONE,
+}
+
+
+def can_open(role: Role | str, page: str) -> bool:
+    return Role(role) in PAGE_ROLES.get(page, frozenset())

@@ -1,0 +1,1 @@
+"""Storage adapters: SQL repositories + unit of work, and the MongoDB run-log store."""
