@@ -100,3 +100,16 @@ def pg_url() -> Iterator[str]:
 @pytest.fixture
 def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'workbench.db'}"
+
+
+@pytest.fixture
+def fast_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Real Argon2id, with the cheapest parameters: tests that create many users stay fast.
+
+    Hashing itself is tested with the production parameters in tests/unit/test_passwords.py.
+    """
+    from argon2 import PasswordHasher
+
+    from workbench.security import passwords
+
+    monkeypatch.setattr(passwords, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))

@@ -9,7 +9,6 @@ from __future__ import annotations
 import atexit
 import logging
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC
 from typing import Any
@@ -19,6 +18,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from workbench.config import Settings, get_settings
+from workbench.security.throttle import LoginThrottle
 from workbench.storage.runlog.embedded import EmbeddedMongoServer
 from workbench.storage.runlog.spool import Spool
 from workbench.storage.runlog.store import MongoRunLogStore
@@ -54,7 +54,7 @@ class Container:
     runlog_store: MongoRunLogStore
     runlog_writer: RunLogWriter
     embedded_mongo: EmbeddedMongoServer | None = None
-    _closers: list[Callable[[], None]] = field(default_factory=list)
+    login_throttle: LoginThrottle = field(default_factory=LoginThrottle)
     _closed: bool = False
     _lock: threading.Lock = field(default_factory=threading.Lock)
 

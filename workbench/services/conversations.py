@@ -64,9 +64,7 @@ def start_conversation(
         return row.id
 
 
-def append_message(
-    uow: UnitOfWork, conversation_id: str, role: str, content: str, **details: Any
-) -> MessageView:
+def append_message(uow: UnitOfWork, conversation_id: str, role: str, content: str, **details: Any) -> MessageView:
     """Store one message at the end of the conversation, in its own transaction."""
     now = datetime.now(UTC)
     with uow:
@@ -94,9 +92,7 @@ def list_messages(uow: UnitOfWork, conversation_id: str) -> list[MessageView]:
         return [_message_view(row) for row in uow.messages.list_for_conversation(conversation_id)]
 
 
-def record_feedback(
-    uow: UnitOfWork, message_id: str, user_id: str, rating: int, comment: str | None = None
-) -> str:
+def record_feedback(uow: UnitOfWork, message_id: str, user_id: str, rating: int, comment: str | None = None) -> str:
     """Thumbs up (+1) or down (-1) with an optional comment; a second rating by the same user replaces it."""
     if rating not in (-1, 1):
         raise ConversationError("A rating is thumbs up (+1) or thumbs down (-1).")

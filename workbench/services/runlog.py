@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
-from typing import Protocol
+from datetime import UTC, datetime, timedelta
+from typing import Protocol, TypeVar
+
+from pymongo.errors import PyMongoError
 
 from workbench.domain.runlog_query import (
     PageCursor,
@@ -16,6 +19,24 @@ from workbench.domain.runlog_query import (
 )
 
 PAGE_SIZE_LIMIT = 500
+T = TypeVar("T")
+
+
+class RunLogUnavailable(RuntimeError):
+    """The run-log database did not answer; the message says what to do."""
+
+
+def _reading(call: Callable[[], T]) -> T:
+    try:
+        return call()
+    except PyMongoError as exc:
+        raise RunLogUnavailable(
+            "The run-log database is not reachable right now "
+            f"({type(exc).__name__}). New logs are kept in the local spool and appear once it is back; "
+            "check WORKBENCH_MONGODB_URL or restart the app to restart the embedded server."
+        ) from exc
+
+
 DAILY_BUCKETS_AFTER = timedelta(days=7)
 
 
@@ -29,22 +50,31 @@ class RunLogReader(Protocol):
 @dataclass(frozen=True, slots=True)
 class RunLogOverview:
     summary: RunLogSummary
-    series: list[RunLogBucket]
+    series: list[RunLogBucket]  # per bucket and model
+    overall: list[RunLogBucket]  # per bucket, all models together (latency percentiles merge histograms)
     bucket: str  # "hour" or "day"
 
 
 def browse_run_logs(
     reader: RunLogReader, flt: RunLogFilter, cursor: PageCursor | None = None, limit: int = 50
 ) -> RunLogPage:
-    return reader.page(flt, cursor=cursor, limit=max(1, min(limit, PAGE_SIZE_LIMIT)))
+    size = max(1, min(limit, PAGE_SIZE_LIMIT))
+    return _reading(lambda: reader.page(flt, cursor=cursor, limit=size))
 
 
 def overview(reader: RunLogReader, flt: RunLogFilter) -> RunLogOverview:
     """Totals plus a per-model time series; long ranges are shown per day so charts stay legible."""
-    span = (flt.end - flt.start) if flt.start and flt.end else None
+    span = ((flt.end or datetime.now(UTC)) - flt.start) if flt.start else None
     bucket = "day" if span is None or span > DAILY_BUCKETS_AFTER else "hour"
-    return RunLogOverview(summary=reader.summary(flt), series=reader.timeseries(flt, bucket=bucket), bucket=bucket)
+    return _reading(
+        lambda: RunLogOverview(
+            summary=reader.summary(flt),
+            series=reader.timeseries(flt, bucket=bucket),
+            overall=reader.timeseries(flt, by_model=False, bucket=bucket),
+            bucket=bucket,
+        )
+    )
 
 
 def filter_options(reader: RunLogReader) -> RunLogFacets:
-    return reader.facets()
+    return _reading(reader.facets)

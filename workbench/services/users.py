@@ -46,9 +46,7 @@ def _view(row: UserRow) -> UserView:
     )
 
 
-def create_user(
-    uow: UnitOfWork, username: str, password: str, role: Role | str, display_name: str = ""
-) -> UserView:
+def create_user(uow: UnitOfWork, username: str, password: str, role: Role | str, display_name: str = "") -> UserView:
     name = normalise_username(username)
     check_password_strength(password)
     with uow:

@@ -8,6 +8,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from sqlalchemy import Engine
 
 from workbench.config.settings import PROJECT_ROOT
 from workbench.storage.sql.engine import build_engine, normalise_url
@@ -28,11 +29,15 @@ def downgrade(url: str, revision: str = "base") -> None:
     command.downgrade(alembic_config(url), revision)
 
 
+def revision_of(engine: Engine) -> str | None:
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
 def current_revision(url: str) -> str | None:
     engine = build_engine(url)
     try:
-        with engine.connect() as conn:
-            return MigrationContext.configure(conn).get_current_revision()
+        return revision_of(engine)
     finally:
         engine.dispose()
 

@@ -1,0 +1,148 @@
+"""A real headless Chromium against `workbench serve`: sign in, open the Run log, save a screenshot.
+
+This runs the app the way `make run` does, embedded MongoDB-wire server included, and checks that
+stopping the app stops that server too.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ARTIFACTS, IN_CI
+from tests.e2e.conftest import ADMIN_PASSWORD, PROJECT_ROOT
+from tests.factories import run_logs_between
+from workbench.storage.runlog.embedded import free_port
+
+pytestmark = [pytest.mark.e2e, pytest.mark.browser]
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync",
+]  # fmt: skip
+
+
+@dataclass
+class RunningApp:
+    url: str
+    data_dir: Path
+    process: subprocess.Popen[bytes]
+
+
+def _workbench(*args: str, env: dict[str, str]) -> None:
+    subprocess.run([sys.executable, "-m", "workbench.cli", *args], env=env, check=True, cwd=PROJECT_ROOT)
+
+
+def _wait_healthy(url: str, process: subprocess.Popen[bytes], timeout: float = 90) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"workbench serve exited with {process.returncode}")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.3)
+    raise AssertionError("the app did not become healthy")
+
+
+@pytest.fixture
+def running_app(tmp_path: Path) -> Iterator[RunningApp]:
+    if not Path(CHROMIUM).exists():
+        if IN_CI:
+            pytest.fail("Debian chromium is required in CI (make browser installs it)")
+        pytest.skip("chromium is not installed (make browser)")
+    data_dir = tmp_path / "data"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WORKBENCH_")}
+    env.update(WORKBENCH_DATA_DIR=str(data_dir), WORKBENCH_NEW_USER_PASSWORD=ADMIN_PASSWORD)
+    _workbench("user", "create", "admin", "--role", "admin", env=env)
+    port = free_port()
+    log_file = (tmp_path / "serve.log").open("wb")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "workbench.cli", "serve", "--port", str(port)],
+        env=env, cwd=PROJECT_ROOT, stdout=log_file, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_healthy(url, process)
+        yield RunningApp(url=url, data_dir=data_dir, process=process)
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGINT)
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        log_file.close()
+
+
+def _seed_embedded_logs(app: RunningApp, count: int) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from pymongo import MongoClient
+
+    from workbench.storage.runlog.store import MongoRunLogStore
+
+    state = json.loads((app.data_dir / "mongo-server.json").read_text())
+    client: MongoClient[dict[str, object]] = MongoClient(f"mongodb://127.0.0.1:{state['port']}/", tz_aware=True)
+    store = MongoRunLogStore(client["workbench"])
+    end = datetime.now(UTC)
+    store.write([log.to_document() for log in run_logs_between(count, end - timedelta(hours=20), end)])
+    client.close()
+
+
+def test_sign_in_open_the_run_log_and_stop_cleanly(running_app: RunningApp) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    _seed_embedded_logs(running_app, 250)
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(running_app.url)
+        page.get_by_role("textbox", name="Username").fill("admin")
+        page.get_by_role("textbox", name="Password").fill(ADMIN_PASSWORD)
+        page.screenshot(path=ARTIFACTS / "login.png")
+        page.get_by_role("button", name="Sign in").click()
+        expect(page.get_by_role("heading", name="Run log")).to_be_visible(timeout=30_000)
+        expect(page.get_by_test_id("stMetricValue").first).to_have_text("250", timeout=30_000)
+        page.locator(".js-plotly-plot").first.wait_for(timeout=30_000)
+        expect(page.get_by_text("Page 1 · 50 of 250 matching calls")).to_be_visible()
+        page.wait_for_timeout(1_000)  # let the charts finish drawing before the picture
+        page.screenshot(path=ARTIFACTS / "run-log.png", full_page=True)
+        page.get_by_role("button", name="Older →").click()
+        expect(page.get_by_text("Page 2 · 50 of 250 matching calls")).to_be_visible(timeout=30_000)
+        browser.close()
+    assert (ARTIFACTS / "run-log.png").stat().st_size > 20_000
+
+    # Ctrl-C on `workbench serve` stops the app and the embedded server it started.
+    state = json.loads((running_app.data_dir / "mongo-server.json").read_text())
+    running_app.process.send_signal(signal.SIGINT)
+    running_app.process.wait(timeout=30)
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and _alive(state["pid"]):
+        time.sleep(0.2)
+    assert not _alive(state["pid"])
+    assert not (running_app.data_dir / "mongo-server.json").exists()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # A zombie still answers kill(0); its state in /proc tells it has exited.
+    stat = Path(f"/proc/{pid}/stat")
+    return stat.exists() and stat.read_text().split()[2] != "Z"

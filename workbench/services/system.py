@@ -1,0 +1,57 @@
+"""Health of the stores, for the Admin page and `workbench status`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pymongo.errors import PyMongoError
+from sqlalchemy.exc import SQLAlchemyError
+
+from workbench.bootstrap import Container
+from workbench.domain.runlog_query import RunLogFilter
+from workbench.storage.runlog.writer import WriterStats
+from workbench.storage.sql import migrate
+
+
+@dataclass(frozen=True, slots=True)
+class SystemStatus:
+    sql_backend: str
+    sql_revision: str | None
+    sql_head: str | None
+    sql_error: str | None
+    runlog_backend: str
+    runlog_reachable: bool
+    runlog_logs: int | None
+    writer: WriterStats
+    spool_pending: bool
+
+    @property
+    def sql_up_to_date(self) -> bool:
+        return self.sql_error is None and self.sql_revision == self.sql_head
+
+
+def system_status(container: Container) -> SystemStatus:
+    revision: str | None = None
+    sql_error: str | None = None
+    try:
+        revision = migrate.revision_of(container.engine)
+    except SQLAlchemyError as exc:
+        sql_error = f"{type(exc).__name__}: {str(exc).splitlines()[0]}"
+    reachable, logs = True, None
+    try:
+        container.mongo_client.admin.command("ping")
+        summary = container.runlog_store.summary(RunLogFilter())
+        logs = summary.count
+    except PyMongoError:
+        reachable = False
+    return SystemStatus(
+        sql_backend=container.engine.dialect.name,
+        sql_revision=revision,
+        sql_head=migrate.head_revision(),
+        sql_error=sql_error,
+        runlog_backend="embedded MongoDB-wire server" if container.embedded_mongo else "MongoDB (configured URL)",
+        runlog_reachable=reachable,
+        runlog_logs=logs,
+        writer=container.runlog_writer.stats,
+        spool_pending=container.runlog_writer.spool_pending,
+    )
