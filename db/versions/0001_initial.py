@@ -47,9 +47,7 @@ def upgrade() -> None:
         sa.Column("prompt_name", sa.String(128), nullable=True),
         sa.Column("created_at", UTCDateTime(), nullable=False),
         sa.Column("updated_at", UTCDateTime(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["user_id"], ["users.id"], name="fk_conversations_user_id_users", ondelete="CASCADE"
-        ),
+        sa.ForeignKeyConstraint(["user_id"], ["users.id"], name="fk_conversations_user_id_users", ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id", name="pk_conversations"),
     )
     op.create_index("ix_conversations_created_at", "conversations", ["created_at"])
@@ -96,9 +94,7 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(
             ["message_id"], ["messages.id"], name="fk_feedback_message_id_messages", ondelete="CASCADE"
         ),
-        sa.ForeignKeyConstraint(
-            ["user_id"], ["users.id"], name="fk_feedback_user_id_users", ondelete="CASCADE"
-        ),
+        sa.ForeignKeyConstraint(["user_id"], ["users.id"], name="fk_feedback_user_id_users", ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id", name="pk_feedback"),
         sa.UniqueConstraint("message_id", "user_id", name="uq_feedback_message_user"),
         sa.CheckConstraint("rating IN (-1, 1)", name="ck_feedback_rating_sign"),

@@ -105,8 +105,7 @@ class Settings(BaseSettings):
             secret = getattr(self, name)
             if secret is not None and _looks_like_placeholder(secret.get_secret_value()):
                 raise ValueError(
-                    f"WORKBENCH_{name.upper()} holds a placeholder value; "
-                    f"set a real secret for the {self.env} profile."
+                    f"WORKBENCH_{name.upper()} holds a placeholder value; set a real secret for the {self.env} profile."
                 )
         return self
 
@@ -140,10 +139,7 @@ def _looks_like_placeholder(value: str) -> bool:
     if lowered in PLACEHOLDER_SECRETS:
         return True
     # A URL whose password part is a placeholder, e.g. postgresql://u:changeme@db/x
-    for word in PLACEHOLDER_SECRETS - {""}:
-        if f":{word}@" in lowered:
-            return True
-    return False
+    return any(f":{word}@" in lowered for word in PLACEHOLDER_SECRETS - {""})
 
 
 def get_settings(**overrides: object) -> Settings:

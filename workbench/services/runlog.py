@@ -37,13 +37,16 @@ def _reading(call: Callable[[], T]) -> T:
         ) from exc
 
 
-DAILY_BUCKETS_AFTER = timedelta(days=7)
+HOURLY_UP_TO = timedelta(hours=48)
 
 
 class RunLogReader(Protocol):
     def page(self, flt: RunLogFilter, cursor: PageCursor | None = None, limit: int = 50) -> RunLogPage: ...
     def summary(self, flt: RunLogFilter) -> RunLogSummary: ...
     def timeseries(self, flt: RunLogFilter, *, by_model: bool = True, bucket: str = "hour") -> list[RunLogBucket]: ...
+    def overview(
+        self, flt: RunLogFilter, bucket: str = "hour"
+    ) -> tuple[RunLogSummary, list[RunLogBucket], list[RunLogBucket]]: ...
     def facets(self) -> RunLogFacets: ...
 
 
@@ -63,17 +66,15 @@ def browse_run_logs(
 
 
 def overview(reader: RunLogReader, flt: RunLogFilter) -> RunLogOverview:
-    """Totals plus a per-model time series; long ranges are shown per day so charts stay legible."""
+    """Totals plus per-model and overall time series; ranges over two days are shown per day."""
     span = ((flt.end or datetime.now(UTC)) - flt.start) if flt.start else None
-    bucket = "day" if span is None or span > DAILY_BUCKETS_AFTER else "hour"
-    return _reading(
-        lambda: RunLogOverview(
-            summary=reader.summary(flt),
-            series=reader.timeseries(flt, bucket=bucket),
-            overall=reader.timeseries(flt, by_model=False, bucket=bucket),
-            bucket=bucket,
-        )
-    )
+    bucket = "day" if span is None or span > HOURLY_UP_TO else "hour"
+
+    def read() -> RunLogOverview:
+        summary, series, overall = reader.overview(flt, bucket)
+        return RunLogOverview(summary=summary, series=series, overall=overall, bucket=bucket)
+
+    return _reading(read)
 
 
 def filter_options(reader: RunLogReader) -> RunLogFacets:

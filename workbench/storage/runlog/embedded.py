@@ -109,10 +109,10 @@ class EmbeddedMongoServer:
     def ensure_running(self) -> str:
         """Reuse the server already serving this data directory, or start one; returns its URL."""
         state = self._read_state()
-        if state and _pid_alive(state["pid"]):
+        if state and _pid_alive(int(state["pid"])):
             url = f"mongodb://{state['host']}:{state['port']}/"
             if ping(url):
-                self.host, self.port = state["host"], int(state["port"])
+                self.host, self.port = str(state["host"]), int(state["port"])
                 return url
         return self.start()
 
@@ -132,16 +132,13 @@ class EmbeddedMongoServer:
             args.append("--sync-on-commit")
         with self.log_path.open("ab") as log_file:
             # A new session: Ctrl-C in the terminal reaches the app, which then stops this server cleanly.
-            self.process = subprocess.Popen(
-                args, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True
-            )
+            self.process = subprocess.Popen(args, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True)
         self._owned = True
         deadline = time.monotonic() + self.start_timeout_s
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise EmbeddedServerError(
-                    f"the embedded MongoDB server exited with code {self.process.returncode}; "
-                    f"see {self.log_path}"
+                    f"the embedded MongoDB server exited with code {self.process.returncode}; see {self.log_path}"
                 )
             if ping(self.url, timeout_ms=300):
                 self._write_state()
@@ -173,7 +170,7 @@ class EmbeddedMongoServer:
         state = {"pid": self.process.pid, "host": self.host, "port": self.port}
         self.state_path.write_text(json.dumps(state))
 
-    def _read_state(self) -> dict[str, object] | None:
+    def _read_state(self) -> dict[str, str | int] | None:
         try:
             data = json.loads(self.state_path.read_text())
         except (FileNotFoundError, ValueError):

@@ -234,8 +234,18 @@ class RunLogWriter:
         return True
 
     def _to_spool(self, docs: Sequence[Mapping[str, Any]], action: str) -> None:
-        self._spool.append(docs, action)
-        self.stats.spooled += len(docs)
+        try:
+            self._spool.append(docs, action)
+            self.stats.spooled += len(docs)
+        except (TypeError, ValueError):
+            # A record the spool cannot encode (e.g. a date) must not kill this thread: set it aside.
+            for doc in docs:
+                try:
+                    self._spool.append([doc], action)
+                except (TypeError, ValueError) as exc:
+                    self._reject([dict(doc)], exc)
+                    continue
+                self.stats.spooled += 1
         self._spool_pending = True
         if self._next_retry <= time.monotonic():
             self._next_retry = time.monotonic() + self._retry_interval_s

@@ -63,11 +63,7 @@ class SqlMessageRepository:
         return self._session.get(MessageRow, message_id)
 
     def list_for_conversation(self, conversation_id: str) -> Sequence[MessageRow]:
-        query = (
-            select(MessageRow)
-            .where(MessageRow.conversation_id == conversation_id)
-            .order_by(MessageRow.seq)
-        )
+        query = select(MessageRow).where(MessageRow.conversation_id == conversation_id).order_by(MessageRow.seq)
         return self._session.scalars(query).all()
 
     def next_seq(self, conversation_id: str) -> int:
@@ -84,9 +80,7 @@ class SqlFeedbackRepository:
         self._session.add(feedback)
 
     def get_for(self, message_id: str, user_id: str) -> FeedbackRow | None:
-        query = select(FeedbackRow).where(
-            FeedbackRow.message_id == message_id, FeedbackRow.user_id == user_id
-        )
+        query = select(FeedbackRow).where(FeedbackRow.message_id == message_id, FeedbackRow.user_id == user_id)
         return self._session.scalar(query)
 
     def list_for_message(self, message_id: str) -> Sequence[FeedbackRow]:

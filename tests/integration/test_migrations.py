@@ -1,0 +1,163 @@
+"""Alembic migrations on an empty SQLite file and an empty PostgreSQL database: up, down, up, and no drift."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import inspect
+
+from workbench.config.settings import PROJECT_ROOT
+from workbench.storage.sql import migrate
+from workbench.storage.sql.engine import build_engine
+from workbench.storage.sql.tables import Base
+
+pytestmark = pytest.mark.integration
+
+EXPECTED_COLUMNS = {
+    "users": {
+        "id": False, "username": False, "display_name": False, "password_hash": False, "role": False,
+        "is_active": False, "created_at": False, "last_login_at": True,
+    },
+    "conversations": {
+        "id": False, "user_id": False, "title": False, "knowledge_base": True, "model": True, "prompt_name": True,
+        "created_at": False, "updated_at": False,
+    },
+    "messages": {
+        "id": False, "conversation_id": False, "seq": False, "role": False, "content": False, "model": True,
+        "prompt_name": True, "prompt_version": True, "run_id": True, "citations": False, "input_tokens": True,
+        "output_tokens": True, "latency_ms": True, "created_at": False,
+    },
+    "feedback": {
+        "id": False, "message_id": False, "user_id": False, "rating": False, "comment": True, "created_at": False,
+        "updated_at": False,
+    },
+}  # fmt: skip  # column -> nullable
+
+EXPECTED_INDEXES = {
+    "users": {"ix_users_role": ["role"], "ix_users_created_at": ["created_at"]},
+    "conversations": {
+        "ix_conversations_created_at": ["created_at"],
+        "ix_conversations_user_updated": ["user_id", "updated_at"],
+    },
+    "messages": {
+        "ix_messages_conversation_id": ["conversation_id"],
+        "ix_messages_run_id": ["run_id"],
+        "ix_messages_created_at": ["created_at"],
+    },
+    "feedback": {
+        "ix_feedback_message_id": ["message_id"],
+        "ix_feedback_created_at": ["created_at"],
+        "ix_feedback_user_created": ["user_id", "created_at"],
+    },
+}
+
+EXPECTED_UNIQUE = {
+    "users": {"uq_users_username": ["username"]},
+    "conversations": {},
+    "messages": {"uq_messages_conversation_seq": ["conversation_id", "seq"]},
+    "feedback": {"uq_feedback_message_user": ["message_id", "user_id"]},
+}
+
+EXPECTED_FOREIGN_KEYS = {
+    "users": set(),
+    "conversations": {("user_id", "users")},
+    "messages": {("conversation_id", "conversations")},
+    "feedback": {("message_id", "messages"), ("user_id", "users")},
+}
+
+
+def _check_schema(url: str) -> None:
+    engine = build_engine(url)
+    try:
+        inspector = inspect(engine)
+        assert set(inspector.get_table_names()) == {*EXPECTED_COLUMNS, "alembic_version"}
+        for table, columns in EXPECTED_COLUMNS.items():
+            reflected = {col["name"]: col["nullable"] for col in inspector.get_columns(table)}
+            assert reflected == columns, table
+            assert inspector.get_pk_constraint(table)["constrained_columns"] == ["id"]
+
+            indexes = {ix["name"]: ix["column_names"] for ix in inspector.get_indexes(table) if not ix.get("unique")}
+            assert indexes == EXPECTED_INDEXES[table], table
+
+            uniques = {uc["name"]: uc["column_names"] for uc in inspector.get_unique_constraints(table)}
+            assert uniques == EXPECTED_UNIQUE[table], table
+
+            foreign_keys = inspector.get_foreign_keys(table)
+            assert {(fk["constrained_columns"][0], fk["referred_table"]) for fk in foreign_keys} == (
+                EXPECTED_FOREIGN_KEYS[table]
+            )
+            assert all(fk["options"].get("ondelete") == "CASCADE" for fk in foreign_keys)
+
+        checks = inspector.get_check_constraints("feedback")
+        assert any("rating" in check["sqltext"] for check in checks)
+    finally:
+        engine.dispose()
+
+
+def _tables(url: str) -> set[str]:
+    engine = build_engine(url)
+    try:
+        return set(inspect(engine).get_table_names())
+    finally:
+        engine.dispose()
+
+
+def test_upgrade_downgrade_upgrade(db_url: str) -> None:
+    assert _tables(db_url) == set()
+    assert migrate.current_revision(db_url) is None
+    assert not migrate.is_up_to_date(db_url)
+
+    migrate.upgrade(db_url)
+    assert migrate.current_revision(db_url) == migrate.head_revision() == "0001"
+    assert migrate.is_up_to_date(db_url)
+    _check_schema(db_url)
+
+    migrate.downgrade(db_url, "base")
+    assert _tables(db_url) == {"alembic_version"}
+    assert migrate.current_revision(db_url) is None
+
+    migrate.upgrade(db_url)
+    _check_schema(db_url)
+    migrate.upgrade(db_url)  # a second upgrade is a no-op
+    assert migrate.is_up_to_date(db_url)
+
+
+def test_models_and_migrations_agree(db_url: str) -> None:
+    """Autogenerate finds nothing to do: the migrations build exactly what the models declare."""
+    migrate.upgrade(db_url)
+    engine = build_engine(db_url)
+    try:
+        with engine.connect() as conn:
+            context = MigrationContext.configure(conn, opts={"compare_type": True, "compare_server_default": True})
+            differences = compare_metadata(context, Base.metadata)
+    finally:
+        engine.dispose()
+    assert differences == []
+
+
+def test_plain_alembic_uses_the_settings_url(isolated_environment: Path) -> None:
+    """`alembic upgrade head` with no URL given migrates the embedded SQLite file of the settings."""
+    command.upgrade(Config(str(PROJECT_ROOT / "alembic.ini")), "head")
+
+    url = f"sqlite:///{isolated_environment.resolve() / 'workbench.db'}"
+    assert (isolated_environment / "workbench.db").exists()
+    assert migrate.current_revision(url) == "0001"
+
+
+@pytest.mark.parametrize(
+    ("url", "dialect_word"),
+    [("sqlite:///offline.db", "DATETIME"), ("postgresql://u@h/db", "TIMESTAMP WITH TIME ZONE")],
+)
+def test_offline_sql_script(url: str, dialect_word: str) -> None:
+    config = migrate.alembic_config(url)
+    config.output_buffer = io.StringIO()
+    command.upgrade(config, "head", sql=True)
+    script = config.output_buffer.getvalue()
+    assert script.count("CREATE TABLE") == 5  # four tables and alembic_version
+    assert dialect_word in script
