@@ -23,6 +23,10 @@ if user is None:
     navigation = st.navigation([st.Page(PAGES / "login.py", title="Sign in", icon=":material/login:")])
 else:
     catalogue = {
+        "Build": [
+            ("chat", st.Page(PAGES / "chat.py", title="Chat", icon=":material/forum:")),
+            ("documents", st.Page(PAGES / "documents.py", title="Documents", icon=":material/folder_open:")),
+        ],
         "Observe": [
             ("run_log", st.Page(PAGES / "run_log.py", title="Run log", icon=":material/monitoring:")),
         ],

@@ -20,7 +20,15 @@ from sqlalchemy import inspect as sa_inspect
 from workbench.domain.users import Role
 from workbench.storage.ports import UnitOfWork
 from workbench.storage.runlog.rollups import rollup_increments
-from workbench.storage.sql.tables import Base, ConversationRow, FeedbackRow, MessageRow, UserRow
+from workbench.storage.sql.tables import (
+    Base,
+    ConversationRow,
+    FeedbackRow,
+    KbDocumentRow,
+    KnowledgeBaseRow,
+    MessageRow,
+    UserRow,
+)
 
 RowT = TypeVar("RowT", bound=Base)
 
@@ -52,6 +60,9 @@ class _Table:
 
     def get(self, row_id: str) -> Any:
         return self.rows.get(row_id)
+
+    def remove(self, row_id: str) -> None:
+        self.rows.pop(row_id, None)
 
     def values(self) -> list[Any]:
         return list(self.rows.values())
@@ -132,12 +143,64 @@ class FakeFeedbackRepository:
         return sorted(rows, key=lambda row: row.created_at)
 
 
+class FakeKnowledgeBaseRepository:
+    def __init__(self, table: _Table, documents: _Table) -> None:
+        self._table = table
+        self._documents = documents
+
+    def add(self, kb: KnowledgeBaseRow) -> None:
+        self._table.add(kb)
+
+    def get(self, kb_id: str) -> KnowledgeBaseRow | None:
+        row: KnowledgeBaseRow | None = self._table.get(kb_id)
+        return row
+
+    def get_by_name(self, name: str) -> KnowledgeBaseRow | None:
+        return next((row for row in self._table.values() if row.name == name), None)
+
+    def list(self) -> Sequence[KnowledgeBaseRow]:
+        return sorted(self._table.values(), key=lambda row: row.name)
+
+    def delete(self, kb: KnowledgeBaseRow) -> None:
+        self._table.remove(kb.id)
+        for document in self._documents.values():  # ON DELETE CASCADE
+            if document.kb_id == kb.id:
+                self._documents.remove(document.id)
+
+
+class FakeKbDocumentRepository:
+    def __init__(self, table: _Table) -> None:
+        self._table = table
+
+    def add(self, document: KbDocumentRow) -> None:
+        self._table.add(document)
+
+    def get(self, kb_id: str, source: str) -> KbDocumentRow | None:
+        return next((row for row in self._table.values() if row.kb_id == kb_id and row.source == source), None)
+
+    def list_for_kb(self, kb_id: str) -> Sequence[KbDocumentRow]:
+        return sorted((row for row in self._table.values() if row.kb_id == kb_id), key=lambda row: row.source)
+
+    def delete(self, document: KbDocumentRow) -> None:
+        self._table.remove(document.id)
+
+    def totals(self) -> dict[str, tuple[int, int]]:
+        totals: dict[str, tuple[int, int]] = {}
+        for row in self._table.values():
+            if row.status == "ok":
+                docs, chunks = totals.get(row.kb_id, (0, 0))
+                totals[row.kb_id] = (docs + 1, chunks + row.chunk_count)
+        return totals
+
+
 # (table name, function giving the unique key of a row) for the constraints the schema declares.
 _UNIQUE: dict[str, list[Callable[[Any], tuple[Any, ...]]]] = {
     "users": [lambda row: (row.username,)],
     "conversations": [],
     "messages": [lambda row: (row.conversation_id, row.seq)],
     "feedback": [lambda row: (row.message_id, row.user_id)],
+    "knowledge_bases": [lambda row: (row.name,)],
+    "kb_documents": [lambda row: (row.kb_id, row.source)],
 }
 
 
@@ -178,6 +241,10 @@ class FakeUnitOfWork(UnitOfWork):
         self.conversations = FakeConversationRepository(self._working["conversations"])
         self.messages = FakeMessageRepository(self._working["messages"])
         self.feedback = FakeFeedbackRepository(self._working["feedback"])
+        self.knowledge_bases = FakeKnowledgeBaseRepository(
+            self._working["knowledge_bases"], self._working["kb_documents"]
+        )
+        self.kb_documents = FakeKbDocumentRepository(self._working["kb_documents"])
 
     def __exit__(self, *exc_info: Any) -> None:
         try:

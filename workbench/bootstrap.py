@@ -18,7 +18,10 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from workbench.config import Settings, get_settings
+from workbench.llm import LLMRuntime
+from workbench.rag.engine import RagEngine
 from workbench.security.throttle import LoginThrottle
+from workbench.services.chat import ChatService
 from workbench.storage.runlog.embedded import EmbeddedMongoServer
 from workbench.storage.runlog.spool import Spool
 from workbench.storage.runlog.store import MongoRunLogStore
@@ -53,6 +56,8 @@ class Container:
     mongo_client: MongoClient[dict[str, Any]]
     runlog_store: MongoRunLogStore
     runlog_writer: RunLogWriter
+    llm_runtime: LLMRuntime
+    rag: RagEngine
     embedded_mongo: EmbeddedMongoServer | None = None
     login_throttle: LoginThrottle = field(default_factory=LoginThrottle)
     _closed: bool = False
@@ -60,6 +65,11 @@ class Container:
 
     def uow(self) -> SqlUnitOfWork:
         return SqlUnitOfWork(self.session_factory)
+
+    @property
+    def chat(self) -> ChatService:
+        """The chat use case over this container's stores, retriever and models (cheap to build)."""
+        return ChatService(self.uow, self.rag, self.llm_runtime, self.runlog_writer)
 
     @property
     def mongo_url_for_display(self) -> str:
@@ -73,6 +83,8 @@ class Container:
             self._closed = True
         self.runlog_writer.close()
         self.mongo_client.close()
+        self.llm_runtime.close()
+        self.rag.close()
         self.engine.dispose()
         if self.embedded_mongo is not None:
             self.embedded_mongo.stop()
@@ -84,6 +96,11 @@ def build_sql(settings: Settings, *, migrate_embedded: bool = True) -> tuple[Eng
     if migrate_embedded and settings.uses_embedded_sql:
         migrate.upgrade(settings.sql_url)
     return engine, build_session_factory(engine)
+
+
+def build_rag_engine(settings: Settings, session_factory: sessionmaker[Session]) -> RagEngine:
+    """Knowledge bases, ingestion and retrieval; Chroma and the embedding model load on first use."""
+    return RagEngine(settings.rag, settings.resolved_data_dir, lambda: SqlUnitOfWork(session_factory))
 
 
 def mongo_url(settings: Settings) -> tuple[str, EmbeddedMongoServer | None]:
@@ -136,6 +153,10 @@ def build_container(
         mongo_client=client,
         runlog_store=store,
         runlog_writer=writer,
+        # Lazy: no weights are touched and no model starts until a model is first used.
+        llm_runtime=LLMRuntime.for_data_dir(settings.llm, settings.resolved_data_dir),
+        # Lazy too: the Chroma client and the embedding model are created on first use.
+        rag=build_rag_engine(settings, session_factory),
         embedded_mongo=embedded,
     )
     if register_atexit:

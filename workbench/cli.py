@@ -1,18 +1,24 @@
-"""The `workbench` command: database migrations, users, the run log, and serving the app."""
+"""The `workbench` command: database migrations, users, the run log, knowledge bases, and serving the app."""
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 import typer
 
-from workbench.bootstrap import build_sql, configure_offline_environment
-from workbench.config import get_settings
+from workbench.bootstrap import build_rag_engine, build_sql, configure_offline_environment
+from workbench.config import Settings, get_settings
 from workbench.config.settings import PROJECT_ROOT
 from workbench.domain.users import Role
+from workbench.rag.engine import RagEngine
+from workbench.rag.records import IngestReport, ProgressCallback
 from workbench.services import users as user_service
 from workbench.storage.sql import migrate
 from workbench.storage.sql.uow import SqlUnitOfWork
@@ -21,9 +27,11 @@ app = typer.Typer(help="GenAI Workbench command line.", no_args_is_help=True, ad
 db_app = typer.Typer(help="SQL schema migrations.", no_args_is_help=True)
 user_app = typer.Typer(help="Users and roles.", no_args_is_help=True)
 runlog_app = typer.Typer(help="The MongoDB run log.", no_args_is_help=True)
+kb_app = typer.Typer(help="Knowledge bases (documents for retrieval).", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(user_app, name="user")
 app.add_typer(runlog_app, name="runlog")
+app.add_typer(kb_app, name="kb")
 
 
 def _uow() -> SqlUnitOfWork:
@@ -166,6 +174,7 @@ def seed_demo() -> None:
         raise _fail("seed-demo is for the embedded default; use `workbench user bootstrap-admin` elsewhere.")
     password_file = settings.resolved_data_dir / "demo-admin-password.txt"
     password = settings.admin_password.get_secret_value() if settings.admin_password else secrets.token_urlsafe(12)
+    _seed_sample_corpus(settings)
     created = user_service.ensure_first_admin(_uow(), settings.admin_username, password)
     if created is None:
         hint = f" (password saved in {password_file})" if password_file.exists() else ""
@@ -182,6 +191,21 @@ def seed_demo() -> None:
     )
 
 
+def _seed_sample_corpus(settings: Settings) -> None:
+    """First run: the sample corpus becomes the "sample" knowledge base, so a newcomer can chat at once."""
+    from workbench.rag.engine import RagEngine
+    from workbench.rag.sample import ensure_sample_knowledge_base
+
+    _, session_factory = build_sql(settings, migrate_embedded=True)
+    engine = RagEngine(settings.rag, settings.resolved_data_dir, lambda: SqlUnitOfWork(session_factory))
+    try:
+        report = ensure_sample_knowledge_base(engine)
+    finally:
+        engine.close()
+    if report is not None:
+        typer.echo(f"sample knowledge base: {len(report.added)} documents, {report.chunks_embedded} passages")
+
+
 # runlog ---------------------------------------------------------------------------
 
 
@@ -196,6 +220,87 @@ def runlog_rebuild_rollups() -> None:
     finally:
         container.close()
     typer.echo(f"rolled up {total} run logs")
+
+
+# knowledge bases ------------------------------------------------------------------
+
+
+def _rag() -> RagEngine:
+    configure_offline_environment()
+    settings = get_settings()
+    _, session_factory = build_sql(settings, migrate_embedded=True)
+    return build_rag_engine(settings, session_factory)
+
+
+@app.command("ingest")
+def ingest(
+    paths: list[Path] = typer.Argument(..., help="files and folders (folders are walked recursively)"),
+    kb: str = typer.Option(..., "--kb", help="knowledge base; created when it does not exist"),
+    chunk_size: int | None = typer.Option(None, help="tokens per chunk (new knowledge base only)"),
+    chunk_overlap: int | None = typer.Option(None, help="tokens shared by neighbouring chunks (new KB only)"),
+    sync: bool = typer.Option(False, "--sync", help="remove documents of the KB that are not among PATHS"),
+) -> None:
+    """Ingest documents into a knowledge base; unchanged files are skipped, changed ones replaced."""
+    from workbench.rag.errors import RagError
+
+    logging.getLogger("pypdf").setLevel(logging.ERROR)  # damaged PDFs are listed in the summary instead
+    engine = _rag()
+    try:
+        engine.ensure_knowledge_base(kb, chunk_size, chunk_overlap)
+        with ingest_progress() as progress:
+            report = engine.ingest(kb, paths, sync=sync, progress=progress)
+    except RagError as exc:
+        raise _fail(str(exc)) from exc
+    print_ingest_report(report)
+    if report.nothing_ingested:
+        raise _fail("nothing was ingested")
+
+
+@contextmanager
+def ingest_progress() -> Iterator[ProgressCallback]:
+    """A rich progress bar fed by the ingest progress callback."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), transient=True
+    ) as bar:
+        task = bar.add_task("scanning", total=None)
+
+        def update(done: int, total: int, current: str) -> None:
+            bar.update(task, completed=done, total=total, description=current[-48:] or "done")
+
+        yield update
+
+
+def print_ingest_report(report: IngestReport) -> None:
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
+    table = Table(title=f"knowledge base {report.kb}", show_header=False)
+    for label, count in [("added", len(report.added)), ("replaced", len(report.replaced)),
+                         ("unchanged (skipped)", len(report.unchanged)), ("removed", len(report.removed)),
+                         ("failed", len(report.failed)), ("chunks embedded", report.chunks_embedded)]:  # fmt: skip
+        table.add_row(label, str(count))
+    table.add_row("seconds", f"{report.seconds:.1f}")
+    console = Console()
+    console.print(table)
+    for source, reason in report.failed:
+        console.print(f"[red]failed[/red] {escape(source)}: {escape(reason)}", highlight=False, soft_wrap=True)
+
+
+@kb_app.command("list")
+def kb_list() -> None:
+    """List knowledge bases with their documents, chunks and embedding model."""
+    knowledge_bases = _rag().list_knowledge_bases()
+    if not knowledge_bases:
+        typer.echo("no knowledge bases yet: run `workbench ingest PATH --kb NAME`")
+        return
+    for kb in knowledge_bases:
+        typer.echo(
+            f"{kb.name:<24} {kb.document_count:>5} docs {kb.chunk_count:>7} chunks  "
+            f"chunk {kb.chunk_size}/{kb.chunk_overlap}  {kb.embedding_model}"
+        )
 
 
 # serve ----------------------------------------------------------------------------
@@ -235,6 +340,19 @@ def serve(
         if embedded is not None:
             embedded.stop()
     raise typer.Exit(process.returncode or 0)
+
+
+@app.command("demo")
+def demo(
+    port: int = typer.Option(7860, help="HTTP port"),
+    host: str = typer.Option("127.0.0.1", help="listen address; keep loopback unless a proxy fronts it"),
+    kb: str = typer.Option("sample", help="knowledge base to answer from ('' for plain chat)"),
+) -> None:
+    """Serve the Gradio chat demo (the same chat service, run log and feedback as the app)."""
+    configure_offline_environment()
+    script = PROJECT_ROOT / "app" / "gradio_demo.py"
+    command = [sys.executable, str(script), "--host", host, "--port", str(port), "--kb", kb]
+    raise typer.Exit(subprocess.call(command, cwd=PROJECT_ROOT))
 
 
 def main() -> None:

@@ -21,7 +21,7 @@ def test_add_user_with_generated_password_who_can_then_sign_in(app_env: AppEnvir
     generated = at.code[0].value
     assert len(generated) >= 12
     assert "jane.doe" in set(at.dataframe[0].value["username"])
-    assert signed_in("jane.doe", generated).title[0].value == "Run log"
+    assert signed_in("jane.doe", generated).title[0].value == "Chat"
 
 
 def test_invalid_username_is_explained(app_env: AppEnvironment) -> None:

@@ -17,6 +17,7 @@ import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -66,8 +67,13 @@ def running_app(tmp_path: Path) -> Iterator[RunningApp]:
         pytest.skip("chromium is not installed (make browser)")
     data_dir = tmp_path / "data"
     env = {k: v for k, v in os.environ.items() if not k.startswith("WORKBENCH_")}
-    env.update(WORKBENCH_DATA_DIR=str(data_dir), WORKBENCH_NEW_USER_PASSWORD=ADMIN_PASSWORD)
+    env.update(
+        WORKBENCH_DATA_DIR=str(data_dir),
+        WORKBENCH_NEW_USER_PASSWORD=ADMIN_PASSWORD,
+        WORKBENCH_LLM__DEFAULT_MODEL="smollm2-135m-instruct",  # the fastest packaged model
+    )
     _workbench("user", "create", "admin", "--role", "admin", env=env)
+    _workbench("seed-demo", env=env)  # the admin exists: this ingests the sample corpus only
     port = free_port()
     log_file = (tmp_path / "serve.log").open("wb")
     process = subprocess.Popen(
@@ -103,6 +109,38 @@ def _seed_embedded_logs(app: RunningApp, count: int) -> None:
     client.close()
 
 
+def _sign_in(page: Any, url: str) -> None:
+    page.goto(url)
+    page.get_by_role("textbox", name="Username").fill("admin")
+    page.get_by_role("textbox", name="Password").fill(ADMIN_PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+
+
+@pytest.mark.slow
+def test_ask_a_question_and_see_a_streamed_answer_with_its_source(running_app: RunningApp) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        _sign_in(page, running_app.url)
+        page.get_by_role("link", name="Chat").click()
+        expect(page.get_by_role("heading", name="Chat")).to_be_visible(timeout=30_000)
+        box = page.get_by_placeholder("Ask a question…")
+        box.fill("How long is the warranty on the R2 arm?")
+        box.press("Enter")
+        expect(page.get_by_test_id("stChatMessage").nth(1)).to_be_visible(timeout=120_000)
+        expect(page.get_by_text("Sources (")).to_be_visible(timeout=180_000)
+        page.get_by_text("Sources (").first.click()
+        expect(page.get_by_text("warranty-policy.md").first).to_be_visible(timeout=10_000)
+        page.wait_for_timeout(500)
+        page.screenshot(path=ARTIFACTS / "chat.png", full_page=True)
+        answer = page.get_by_test_id("stChatMessage").nth(1).inner_text()
+        browser.close()
+    assert len(answer.strip()) > 10
+
+
 def test_sign_in_open_the_run_log_and_stop_cleanly(running_app: RunningApp) -> None:
     from playwright.sync_api import expect, sync_playwright
 
@@ -111,11 +149,8 @@ def test_sign_in_open_the_run_log_and_stop_cleanly(running_app: RunningApp) -> N
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        page.goto(running_app.url)
-        page.get_by_role("textbox", name="Username").fill("admin")
-        page.get_by_role("textbox", name="Password").fill(ADMIN_PASSWORD)
-        page.screenshot(path=ARTIFACTS / "login.png")
-        page.get_by_role("button", name="Sign in").click()
+        _sign_in(page, running_app.url)
+        page.get_by_role("link", name="Run log").click()
         expect(page.get_by_role("heading", name="Run log")).to_be_visible(timeout=30_000)
         expect(page.get_by_test_id("stMetricValue").first).to_have_text("250", timeout=30_000)
         page.locator(".js-plotly-plot").first.wait_for(timeout=30_000)

@@ -45,9 +45,9 @@ def test_repeated_failures_lock_the_account_for_a_while(app_env: AppEnvironment)
     assert "Too many failed attempts" in at.error[0].value
 
 
-def test_admin_signs_in_lands_on_run_log_and_can_sign_out(app_env: AppEnvironment) -> None:
+def test_admin_signs_in_lands_on_chat_and_can_sign_out(app_env: AppEnvironment) -> None:
     at = signed_in()
-    assert [t.value for t in at.title] == ["Run log"]
+    assert [t.value for t in at.title] == ["Chat"]
     assert "role: admin" in at.sidebar.markdown[0].value
     at.sidebar.button[0].click().run()
     assert [t.value for t in at.title] == ["GenAI Workbench"]
@@ -64,7 +64,7 @@ def test_annotator_sees_only_their_account_page(app_env: AppEnvironment) -> None
 def test_viewer_cannot_open_admin(app_env: AppEnvironment) -> None:
     app_env.add_user("victor", Role.VIEWER)
     at = signed_in("victor")
-    assert [t.value for t in at.title] == ["Run log"]
+    assert [t.value for t in at.title] == ["Chat"]
     with pytest.raises(ValueError, match="Could not find a navigation page"):
         at.switch_page(ADMIN_PAGE)
 
@@ -86,4 +86,4 @@ def test_account_page_changes_password(app_env: AppEnvironment) -> None:
     at.text_input[2].input("a-brand-new-password")
     at.button(key="FormSubmitter:change-password-Change password").click().run()
     assert [s.value for s in at.success] == ["Password changed."]
-    assert signed_in("admin", "a-brand-new-password").title[0].value == "Run log"
+    assert signed_in("admin", "a-brand-new-password").title[0].value == "Chat"

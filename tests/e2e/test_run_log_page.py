@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from app.ui import format_count
-from tests.e2e.conftest import AppEnvironment, signed_in
+from tests.e2e.conftest import AppEnvironment, open_page, signed_in
 from tests.factories import MODELS, run_log, to_millis
 from workbench.domain.runlog_query import RunLogFilter
 from workbench.storage.runlog.embedded import free_port
@@ -20,7 +20,7 @@ def metric(at, label: str) -> str:  # type: ignore[no-untyped-def]
 
 
 def test_empty_run_log_says_what_will_appear(app_env: AppEnvironment) -> None:
-    at = signed_in()
+    at = open_page(signed_in(), "run_log")
     assert [t.value for t in at.title] == ["Run log"]
     assert "No run logs yet" in at.info[0].value
 
@@ -29,7 +29,7 @@ def test_figures_match_the_store_and_filters_narrow_them(app_env: AppEnvironment
     app_env.seed_logs(400, hours=48)
     store = app_env.store()
     last_day = RunLogFilter(start=datetime.now(UTC) - timedelta(hours=24))
-    at = signed_in()
+    at = open_page(signed_in(), "run_log")
     assert metric(at, "Calls") == format_count(store.summary(last_day).count)
 
     at.selectbox(key="runlog_preset").select("All time").run()
@@ -46,7 +46,7 @@ def test_figures_match_the_store_and_filters_narrow_them(app_env: AppEnvironment
 
 def test_paging_walks_older_and_back_without_overlap(app_env: AppEnvironment) -> None:
     app_env.seed_logs(120, hours=10)
-    at = signed_in()
+    at = open_page(signed_in(), "run_log")
     at.selectbox(key="runlog_page_size").select(50).run()
     first = at.dataframe[0].value
     assert len(first) == 50
@@ -67,7 +67,7 @@ def test_paging_walks_older_and_back_without_overlap(app_env: AppEnvironment) ->
 def test_filter_with_no_match_suggests_widening(app_env: AppEnvironment) -> None:
     five_hours_ago = to_millis(datetime.now(UTC) - timedelta(hours=5))
     app_env.store().write([run_log(created_at=five_hours_ago).to_document() for _ in range(5)])
-    at = signed_in()
+    at = open_page(signed_in(), "run_log")
     assert metric(at, "Calls") == "5"
     at.selectbox(key="runlog_preset").select("Last hour").run()
     assert "No run logs match these filters" in at.info[0].value
@@ -76,7 +76,7 @@ def test_filter_with_no_match_suggests_widening(app_env: AppEnvironment) -> None
 def test_unreachable_run_log_database_shows_what_to_do(
     app_env: AppEnvironment, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    at = signed_in()
+    at = open_page(signed_in(), "run_log")
     monkeypatch.setenv("WORKBENCH_MONGODB_URL", f"mongodb://127.0.0.1:{free_port()}/")
     monkeypatch.setenv("WORKBENCH_RUNLOG__SERVER_SELECTION_TIMEOUT_MS", "300")
     at.run()

@@ -37,6 +37,14 @@ EXPECTED_COLUMNS = {
         "id": False, "message_id": False, "user_id": False, "rating": False, "comment": True, "created_at": False,
         "updated_at": False,
     },
+    "knowledge_bases": {
+        "id": False, "name": False, "description": False, "embedding_model": False, "chunk_size": False,
+        "chunk_overlap": False, "created_at": False, "updated_at": False,
+    },
+    "kb_documents": {
+        "id": False, "kb_id": False, "source": False, "content_sha256": False, "size_bytes": False,
+        "mime_type": False, "chunk_count": False, "status": False, "error": True, "ingested_at": False,
+    },
 }  # fmt: skip  # column -> nullable
 
 EXPECTED_INDEXES = {
@@ -55,6 +63,8 @@ EXPECTED_INDEXES = {
         "ix_feedback_created_at": ["created_at"],
         "ix_feedback_user_created": ["user_id", "created_at"],
     },
+    "knowledge_bases": {},
+    "kb_documents": {},  # lookups by kb go through the (kb_id, source) unique index
 }
 
 EXPECTED_UNIQUE = {
@@ -62,6 +72,8 @@ EXPECTED_UNIQUE = {
     "conversations": {},
     "messages": {"uq_messages_conversation_seq": ["conversation_id", "seq"]},
     "feedback": {"uq_feedback_message_user": ["message_id", "user_id"]},
+    "knowledge_bases": {"uq_knowledge_bases_name": ["name"]},
+    "kb_documents": {"uq_kb_documents_kb_source": ["kb_id", "source"]},
 }
 
 EXPECTED_FOREIGN_KEYS = {
@@ -69,6 +81,8 @@ EXPECTED_FOREIGN_KEYS = {
     "conversations": {("user_id", "users")},
     "messages": {("conversation_id", "conversations")},
     "feedback": {("message_id", "messages"), ("user_id", "users")},
+    "knowledge_bases": set(),
+    "kb_documents": {("kb_id", "knowledge_bases")},
 }
 
 
@@ -96,6 +110,8 @@ def _check_schema(url: str) -> None:
 
         checks = inspector.get_check_constraints("feedback")
         assert any("rating" in check["sqltext"] for check in checks)
+        checks = inspector.get_check_constraints("kb_documents")
+        assert any("status" in check["sqltext"] for check in checks)
     finally:
         engine.dispose()
 
@@ -114,10 +130,12 @@ def test_upgrade_downgrade_upgrade(db_url: str) -> None:
     assert not migrate.is_up_to_date(db_url)
 
     migrate.upgrade(db_url)
-    assert migrate.current_revision(db_url) == migrate.head_revision() == "0001"
+    assert migrate.current_revision(db_url) == migrate.head_revision() == "0002"
     assert migrate.is_up_to_date(db_url)
     _check_schema(db_url)
 
+    migrate.downgrade(db_url, "0001")
+    assert _tables(db_url) == {"users", "conversations", "messages", "feedback", "alembic_version"}
     migrate.downgrade(db_url, "base")
     assert _tables(db_url) == {"alembic_version"}
     assert migrate.current_revision(db_url) is None
@@ -147,7 +165,7 @@ def test_plain_alembic_uses_the_settings_url(isolated_environment: Path) -> None
 
     url = f"sqlite:///{isolated_environment.resolve() / 'workbench.db'}"
     assert (isolated_environment / "workbench.db").exists()
-    assert migrate.current_revision(url) == "0001"
+    assert migrate.current_revision(url) == "0002"
 
 
 @pytest.mark.parametrize(
@@ -159,5 +177,5 @@ def test_offline_sql_script(url: str, dialect_word: str) -> None:
     config.output_buffer = io.StringIO()
     command.upgrade(config, "head", sql=True)
     script = config.output_buffer.getvalue()
-    assert script.count("CREATE TABLE") == 5  # four tables and alembic_version
+    assert script.count("CREATE TABLE") == 7  # six tables and alembic_version
     assert dialect_word in script

@@ -7,6 +7,8 @@ from workbench.domain.users import Role
 
 EXPECTED = {
     # page: roles that may open it
+    "chat": {"admin", "analyst", "viewer"},
+    "documents": {"admin", "analyst"},
     "run_log": {"admin", "analyst", "viewer"},
     "admin": {"admin"},
     "account": {"admin", "analyst", "annotator", "viewer"},

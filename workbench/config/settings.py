@@ -14,6 +14,9 @@ from pydantic_settings import (
     YamlConfigSettingsSource,
 )
 
+from workbench.llm.settings import LLMSettings
+from workbench.rag.settings import RagSettings
+
 Profile = Literal["default", "development", "staging", "production"]
 
 # Values that people paste from examples; refused outside development.
@@ -73,6 +76,8 @@ class Settings(BaseSettings):
     admin_password: SecretStr | None = None
     runlog: RunLogSettings = RunLogSettings()
     embedded_mongo: EmbeddedMongoSettings = EmbeddedMongoSettings()
+    llm: LLMSettings = LLMSettings()
+    rag: RagSettings = RagSettings()
 
     @classmethod
     def settings_customise_sources(

@@ -7,6 +7,8 @@ from workbench.domain.users import Role
 EVERYONE = frozenset(Role)
 
 PAGE_ROLES: dict[str, frozenset[Role]] = {
+    "chat": frozenset({Role.ADMIN, Role.ANALYST, Role.VIEWER}),
+    "documents": frozenset({Role.ADMIN, Role.ANALYST}),
     "run_log": frozenset({Role.ADMIN, Role.ANALYST, Role.VIEWER}),
     "admin": frozenset({Role.ADMIN}),
     "account": EVERYONE,

@@ -25,9 +25,23 @@ class MessageView:
     content: str
     created_at: datetime
     citations: list[dict[str, Any]]
+    model: str | None = None
+    latency_ms: float | None = None
+    output_tokens: int | None = None
+    my_rating: int | None = None  # the viewer's thumbs up (+1) / down (-1), when asked for
+    my_comment: str | None = None
 
 
-def _message_view(row: MessageRow) -> MessageView:
+@dataclass(frozen=True, slots=True)
+class ConversationView:
+    id: str
+    title: str
+    knowledge_base: str | None
+    model: str | None
+    updated_at: datetime
+
+
+def _message_view(row: MessageRow, feedback: FeedbackRow | None = None) -> MessageView:
     return MessageView(
         id=row.id,
         conversation_id=row.conversation_id,
@@ -36,7 +50,27 @@ def _message_view(row: MessageRow) -> MessageView:
         content=row.content,
         created_at=row.created_at,
         citations=list(row.citations or []),
+        model=row.model,
+        latency_ms=row.latency_ms,
+        output_tokens=row.output_tokens,
+        my_rating=feedback.rating if feedback else None,
+        my_comment=feedback.comment if feedback else None,
     )
+
+
+def list_conversations(uow: UnitOfWork, user_id: str, limit: int = 30) -> list[ConversationView]:
+    """The user's conversations, most recently active first."""
+    with uow:
+        return [
+            ConversationView(row.id, row.title, row.knowledge_base, row.model, row.updated_at)
+            for row in uow.conversations.list_for_user(user_id, limit)
+        ]
+
+
+def belongs_to(uow: UnitOfWork, conversation_id: str, user_id: str) -> bool:
+    with uow:
+        row = uow.conversations.get(conversation_id)
+        return row is not None and row.user_id == user_id
 
 
 def start_conversation(
@@ -87,9 +121,13 @@ def append_message(uow: UnitOfWork, conversation_id: str, role: str, content: st
         return _message_view(row)
 
 
-def list_messages(uow: UnitOfWork, conversation_id: str) -> list[MessageView]:
+def list_messages(uow: UnitOfWork, conversation_id: str, viewer_id: str | None = None) -> list[MessageView]:
+    """Messages in order; with a viewer, each carries that viewer's own feedback (never others')."""
     with uow:
-        return [_message_view(row) for row in uow.messages.list_for_conversation(conversation_id)]
+        rows = uow.messages.list_for_conversation(conversation_id)
+        if viewer_id is None:
+            return [_message_view(row) for row in rows]
+        return [_message_view(row, uow.feedback.get_for(row.id, viewer_id)) for row in rows]
 
 
 def record_feedback(uow: UnitOfWork, message_id: str, user_id: str, rating: int, comment: str | None = None) -> str:

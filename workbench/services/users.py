@@ -155,3 +155,21 @@ def change_own_password(uow: UnitOfWork, user_id: str, current: str, new_passwor
             raise UserError("The current password is not right.")
         row.password_hash = hash_password(new_password)
         uow.commit()
+
+
+def ensure_service_user(uow: UnitOfWork, username: str, role: Role | str = Role.VIEWER) -> UserView:
+    """A user that owns records made on someone's behalf (the public demo); it can never sign in."""
+    import secrets
+
+    name = normalise_username(username)
+    with uow:
+        row = uow.users.get_by_username(name)
+        if row is not None:
+            return _view(row)
+        row = UserRow(
+            id=new_id(), username=name, display_name=name, password_hash=hash_password(secrets.token_urlsafe(32)),
+            role=Role(role).value, is_active=False, created_at=datetime.now(UTC),
+        )  # fmt: skip
+        uow.users.add(row)
+        uow.commit()
+        return _view(row)

@@ -7,7 +7,14 @@ from collections.abc import Sequence
 from types import TracebackType
 from typing import Protocol, Self
 
-from workbench.storage.sql.tables import ConversationRow, FeedbackRow, MessageRow, UserRow
+from workbench.storage.sql.tables import (
+    ConversationRow,
+    FeedbackRow,
+    KbDocumentRow,
+    KnowledgeBaseRow,
+    MessageRow,
+    UserRow,
+)
 
 
 class UserRepository(Protocol):
@@ -37,6 +44,22 @@ class FeedbackRepository(Protocol):
     def list_for_message(self, message_id: str) -> Sequence[FeedbackRow]: ...
 
 
+class KnowledgeBaseRepository(Protocol):
+    def add(self, kb: KnowledgeBaseRow) -> None: ...
+    def get(self, kb_id: str) -> KnowledgeBaseRow | None: ...
+    def get_by_name(self, name: str) -> KnowledgeBaseRow | None: ...
+    def list(self) -> Sequence[KnowledgeBaseRow]: ...
+    def delete(self, kb: KnowledgeBaseRow) -> None: ...
+
+
+class KbDocumentRepository(Protocol):
+    def add(self, document: KbDocumentRow) -> None: ...
+    def get(self, kb_id: str, source: str) -> KbDocumentRow | None: ...
+    def list_for_kb(self, kb_id: str) -> Sequence[KbDocumentRow]: ...
+    def delete(self, document: KbDocumentRow) -> None: ...
+    def totals(self) -> dict[str, tuple[int, int]]: ...
+
+
 class UnitOfWork(abc.ABC):
     """One transaction per user event: `with uow: ...; uow.commit()`; leaving without commit rolls back."""
 
@@ -44,6 +67,8 @@ class UnitOfWork(abc.ABC):
     conversations: ConversationRepository
     messages: MessageRepository
     feedback: FeedbackRepository
+    knowledge_bases: KnowledgeBaseRepository
+    kb_documents: KbDocumentRepository
 
     def __enter__(self) -> Self:
         return self

@@ -11,6 +11,8 @@ from workbench.storage.ports import UnitOfWork
 from workbench.storage.sql.repositories import (
     SqlConversationRepository,
     SqlFeedbackRepository,
+    SqlKbDocumentRepository,
+    SqlKnowledgeBaseRepository,
     SqlMessageRepository,
     SqlUserRepository,
 )
@@ -27,6 +29,8 @@ class SqlUnitOfWork(UnitOfWork):
         self.conversations = SqlConversationRepository(self._session)
         self.messages = SqlMessageRepository(self._session)
         self.feedback = SqlFeedbackRepository(self._session)
+        self.knowledge_bases = SqlKnowledgeBaseRepository(self._session)
+        self.kb_documents = SqlKbDocumentRepository(self._session)
         return super().__enter__()
 
     def __exit__(

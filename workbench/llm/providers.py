@@ -1,0 +1,254 @@
+"""Turns a configured model id into a LlamaIndex LLM; owns the local llama.cpp servers.
+
+Never touches llama_index.core.Settings: every LLM is built here from the workbench settings and handed to the
+pipeline that uses it. Keys are read from the environment each time an LLM is built, never stored.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+from workbench.llm.catalog import ModelCatalog
+from workbench.llm.errors import FailureKind, ProviderError, WeightsError
+from workbench.llm.local_runtime import LocalLlamaServer
+from workbench.llm.settings import LLMSettings, ModelSpec
+from workbench.llm.streaming import ChatStream, stream_chat
+from workbench.llm.weights import ModelWeights
+
+if TYPE_CHECKING:
+    from llama_index.core.base.llms.types import ChatMessage
+    from llama_index.core.llms import LLM
+
+OPENAI_BASE_URL = "https://api.openai.com/v1"
+# Ask OpenAI-style servers (OpenAI, llama.cpp, vLLM, LM Studio) for token usage in the last streamed chunk.
+_STREAM_USAGE = {"stream_options": {"include_usage": True}}
+
+
+class LLMRuntime:
+    """Process-wide and thread-safe: builds LLMs per call, keeps one llama.cpp server per local model."""
+
+    def __init__(self, settings: LLMSettings, weights: ModelWeights, environ: Mapping[str, str] | None = None) -> None:
+        self.settings = settings
+        self.weights = weights
+        self.catalog = ModelCatalog(settings, weights, environ)
+        self._lock = threading.Lock()
+        self._servers: dict[str, LocalLlamaServer] = {}
+        self._closed = False
+
+    @classmethod
+    def for_data_dir(cls, settings: LLMSettings, data_dir: Path) -> LLMRuntime:
+        """The usual wiring: assembled weights live in <data_dir>/models."""
+        return cls(settings, ModelWeights(data_dir / "models"))
+
+    # Building LLMs ----------------------------------------------------------------------------------------------
+
+    def llm(
+        self,
+        model_id: str,
+        *,
+        temperature: float | None = None,
+        max_tokens: int | None = None,
+        timeout_s: float | None = None,
+        **request_params: Any,
+    ) -> LLM:
+        """A LlamaIndex LLM for a configured model; a local model's server is started here on first use.
+
+        temperature/max_tokens override the spec; request_params (top_p, seed, stop, ...) go into each request.
+        Raises ModelNotConfigured for an unknown id and ProviderError when the model cannot be set up.
+        """
+        spec = self.catalog.get(model_id)
+        updates = {k: v for k, v in {"temperature": temperature, "max_tokens": max_tokens}.items() if v is not None}
+        spec = spec.model_copy(update=updates) if updates else spec
+        timeout = timeout_s or self.settings.request_timeout_s
+        try:
+            return self._build(spec, timeout, dict(request_params))
+        except WeightsError as exc:
+            raise ProviderError(spec.provider, spec.id, exc.message, exc.hint, kind=FailureKind.CONFIGURATION) from exc
+
+    def stream_chat(self, model_id: str, messages: Sequence[ChatMessage], **overrides: Any) -> ChatStream:
+        """Build the model's LLM and stream one chat turn (see workbench.llm.streaming.stream_chat)."""
+        spec = self.catalog.get(model_id)
+        llm = self.llm(model_id, **overrides)
+        return stream_chat(llm, messages, provider=spec.provider, model=spec.id, api_key_env=spec.api_key_env)
+
+    def warm_up(self, model_id: str) -> None:
+        """Make a local model's first answer fast: start its server and send a one-token request (which also
+        imports the client libraries and runs llama.cpp's first-request set-up). Hosted models: nothing to do."""
+        spec = self.catalog.get(model_id)
+        if spec.provider != "local":
+            return
+        from llama_index.core.base.llms.types import ChatMessage
+
+        for _ in self.stream_chat(model_id, [ChatMessage(role="user", content="Hi")], max_tokens=1):
+            pass
+
+    def _build(self, spec: ModelSpec, timeout: float, request_params: dict[str, Any]) -> LLM:
+        if spec.provider == "local":
+            server = self.local_server(spec)
+            # Loopback: no retries (a retry would only queue behind the answer being generated).
+            options = _Request(timeout, 0, request_params)
+            context = min(spec.context_window, self.settings.local_context)
+            # The model name is the server's alias for its one model.
+            return _openai_like(spec, spec.id, server.base_url, server.api_key, options, context)
+        options = _Request(timeout, self.settings.max_retries, request_params)
+        key = self._key(spec)
+        if spec.provider == "openai":
+            return _openai(spec, key, options)
+        if spec.provider == "anthropic":
+            return _anthropic(spec, key, options)
+        if spec.provider == "ollama":
+            return _ollama(spec, options)
+        assert spec.base_url is not None  # openai_compatible: required by ModelSpec
+        return _openai_like(spec, spec.model, spec.base_url, key or "not-needed", options, spec.context_window)
+
+    def _key(self, spec: ModelSpec) -> str | None:
+        """The key from the spec's variable, read now (a key exported after start-up works); None if none needed."""
+        if spec.api_key_env is None:
+            return None
+        key = self.catalog.environ.get(spec.api_key_env, "").strip()
+        if not key:
+            raise ProviderError(
+                spec.provider, spec.id, "no API key", f"set {spec.api_key_env}", kind=FailureKind.AUTHENTICATION
+            )
+        return key
+
+    # Local servers ----------------------------------------------------------------------------------------------
+
+    def local_server(self, spec: ModelSpec) -> LocalLlamaServer:
+        """The one server of this local model (created, not started)."""
+        with self._lock:
+            if self._closed:
+                raise ProviderError(spec.provider, spec.id, "the model runtime is shut down", kind=FailureKind.SERVER)
+            server = self._servers.get(spec.id)
+            if server is None:
+                server = LocalLlamaServer(
+                    spec.id,
+                    lambda: self._local_path(spec),
+                    threads=self.settings.local_threads,
+                    batch_threads=self.settings.local_batch_threads,
+                    context=self.settings.local_context,
+                )
+                self._servers[spec.id] = server
+            return server
+
+    def running_local_models(self) -> list[str]:
+        with self._lock:
+            return [model_id for model_id, server in self._servers.items() if server.running]
+
+    def _local_path(self, spec: ModelSpec) -> Path:
+        if self.weights.is_packaged(spec.model):
+            return self.weights.path(spec.model)
+        path = Path(spec.model).expanduser()
+        if not path.is_file():
+            raise ProviderError(
+                "local", spec.id, f"no packaged model or .gguf file named {spec.model!r}", kind=FailureKind.NOT_FOUND
+            )
+        return path
+
+    # Lifecycle --------------------------------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Stop every local server. Idempotent; the runtime refuses new local models afterwards."""
+        with self._lock:
+            self._closed = True
+            servers = list(self._servers.values())
+            self._servers.clear()
+        for server in servers:
+            server.stop()
+
+    def __enter__(self) -> LLMRuntime:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+
+@dataclass(frozen=True, slots=True)
+class _Request:
+    timeout_s: float
+    max_retries: int
+    params: dict[str, Any]
+
+
+def _openai(spec: ModelSpec, key: str | None, options: _Request) -> LLM:
+    if not _known_to_llama_index(spec.model):
+        return _openai_like(spec, spec.model, spec.base_url or OPENAI_BASE_URL, key or "", options, spec.context_window)
+    from llama_index.llms.openai import OpenAI
+
+    return OpenAI(
+        model=spec.model,
+        api_base=spec.base_url or OPENAI_BASE_URL,  # explicit: OPENAI_API_BASE in the environment must not redirect
+        api_key=key,
+        temperature=spec.temperature,
+        max_tokens=spec.max_tokens,
+        timeout=options.timeout_s,
+        max_retries=options.max_retries,
+        additional_kwargs={**_STREAM_USAGE, **options.params},
+    )
+
+
+def _anthropic(spec: ModelSpec, key: str | None, options: _Request) -> LLM:
+    from llama_index.llms.anthropic import Anthropic  # imported only here: it takes seconds
+
+    return Anthropic(
+        model=spec.model,
+        base_url=spec.base_url,
+        api_key=key,
+        temperature=spec.temperature,
+        max_tokens=spec.max_tokens,
+        timeout=options.timeout_s,
+        max_retries=options.max_retries,
+        additional_kwargs=options.params,
+    )
+
+
+def _ollama(spec: ModelSpec, options: _Request) -> LLM:
+    from llama_index.llms.ollama import Ollama
+
+    assert spec.base_url is not None  # the catalog offers ollama models only with a base_url
+    return Ollama(
+        model=spec.model,
+        base_url=spec.base_url,
+        temperature=spec.temperature,
+        context_window=spec.context_window,
+        request_timeout=options.timeout_s,
+        additional_kwargs={"num_predict": spec.max_tokens, **options.params},
+    )
+
+
+def _openai_like(
+    spec: ModelSpec, model: str, api_base: str, api_key: str, options: _Request, context_window: int
+) -> LLM:
+    from llama_index.llms.openai_like import OpenAILike
+
+    return OpenAILike(
+        model=model,
+        api_base=api_base,
+        api_key=api_key,
+        is_chat_model=True,  # llama.cpp applies the chat template stored in the GGUF on /v1/chat/completions
+        is_function_calling_model=False,
+        context_window=context_window,
+        temperature=spec.temperature,
+        max_tokens=spec.max_tokens,
+        timeout=options.timeout_s,
+        max_retries=options.max_retries,
+        additional_kwargs={**_STREAM_USAGE, **options.params},
+    )
+
+
+def _known_to_llama_index(model: str) -> bool:
+    """LlamaIndex's OpenAI class refuses models missing from its context-window table; OpenAILike takes any."""
+    from llama_index.llms.openai.utils import openai_modelname_to_contextsize
+
+    try:
+        openai_modelname_to_contextsize(model)
+    except ValueError:
+        return False
+    return True

@@ -1,0 +1,283 @@
+"""One chat turn over the documents: store the question, retrieve, stream the answer, store it with citations,
+and write every retrieval and model call to the run log. Used by the Chat page and the Gradio embed alike."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from workbench.domain.runlog import RunKind, RunLog, RunStatus
+from workbench.prompting.templates import TemplateError, load_prompt
+from workbench.services import conversations
+from workbench.services.conversations import MessageView
+from workbench.storage.ports import UnitOfWork
+
+log = logging.getLogger(__name__)
+
+MAX_QUESTION_CHARS = 8_000
+HISTORY_MESSAGES = 6  # earlier turns sent with a question (user + assistant messages)
+CITATION_PREVIEW_CHARS = 600
+RAG_PROMPT = "rag-answer"
+PLAIN_PROMPT = "plain-chat"
+
+
+class ChatInputError(ValueError):
+    """The question cannot be asked as it is; the message says what to change."""
+
+
+class ChatFailed(RuntimeError):
+    """Retrieval or the model failed; the message says which and what to do. The question stays saved."""
+
+
+class Runtime(Protocol):
+    def stream_chat(self, model_id: str, messages: list[Any], **overrides: Any) -> Any: ...
+    def warm_up(self, model_id: str) -> None: ...
+
+
+class Retriever(Protocol):
+    def retrieve(self, kb: str, query: str, top_k: int | None = None) -> Any: ...
+
+
+class RunLogSink(Protocol):
+    def log(self, record: RunLog) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ChatRequest:
+    user_id: str
+    question: str
+    model_id: str
+    knowledge_base: str | None  # None: plain chat without retrieval
+    conversation_id: str | None = None
+    prompt_name: str | None = None  # default: rag-answer with a knowledge base, plain-chat without
+    top_k: int | None = None
+    max_tokens: int | None = None  # caps the answer; default: the prompt's parameters
+    channel: str = "app"  # "app" or "gradio", kept in the run log
+
+
+@dataclass(slots=True)
+class ChatTurn:
+    """Iterate for the answer's text deltas; afterwards `answer`, `citations` and `error` are set."""
+
+    conversation_id: str
+    question: MessageView
+    citations: list[dict[str, Any]]
+    _deltas: Iterator[str]
+    answer: MessageView | None = None
+    error: ChatFailed | None = None
+    timed_out: bool = False
+    stats: dict[str, Any] = field(default_factory=dict)
+
+    def __iter__(self) -> Iterator[str]:
+        return self._deltas
+
+
+class ChatService:
+    def __init__(
+        self,
+        uow_factory: Callable[[], UnitOfWork],
+        retriever: Retriever,
+        runtime: Runtime,
+        runlog: RunLogSink,
+        *,
+        history_messages: int = HISTORY_MESSAGES,
+    ) -> None:
+        self._uow = uow_factory
+        self._retriever = retriever
+        self._runtime = runtime
+        self._runlog = runlog
+        self._history_messages = history_messages
+
+    # Reading -------------------------------------------------------------------------------------------
+
+    def conversations(self, user_id: str, limit: int = 30) -> list[conversations.ConversationView]:
+        return conversations.list_conversations(self._uow(), user_id, limit)
+
+    def transcript(self, user_id: str, conversation_id: str) -> list[MessageView]:
+        self._own(user_id, conversation_id)
+        return conversations.list_messages(self._uow(), conversation_id, viewer_id=user_id)
+
+    def rate(self, user_id: str, message_id: str, rating: int, comment: str | None = None) -> str:
+        return conversations.record_feedback(self._uow(), message_id, user_id, rating, comment)
+
+    def warm_up(self, model_id: str) -> None:
+        """Start a local model ahead of the first question; a failure is only logged (the question will say)."""
+        try:
+            self._runtime.warm_up(model_id)
+        except Exception as exc:  # noqa: BLE001 - background nicety; the real call reports the error to the user
+            log.warning("warming up %s failed: %s", model_id, exc)
+
+    # Asking --------------------------------------------------------------------------------------------
+
+    def ask(self, request: ChatRequest) -> ChatTurn:
+        """Save the question, retrieve, and return a turn whose iteration streams the answer.
+
+        Raises ChatInputError before anything is stored, and ChatFailed when retrieval fails (the question is
+        then saved, so the conversation shows what was asked). Model errors surface on `turn.error` after the
+        stream ends, with the partial answer (if any) saved.
+        """
+        question = request.question.strip()
+        if not question:
+            raise ChatInputError("Type a question first.")
+        if len(question) > MAX_QUESTION_CHARS:
+            raise ChatInputError(
+                f"That question is {len(question):,} characters; the limit is {MAX_QUESTION_CHARS:,}. "
+                "Shorten it or ingest the text as a document instead."
+            )
+        prompt_name = request.prompt_name or (RAG_PROMPT if request.knowledge_base else PLAIN_PROMPT)
+        try:
+            template = load_prompt(prompt_name)
+        except TemplateError as exc:
+            raise ChatInputError(str(exc)) from exc
+        conversation_id = request.conversation_id or conversations.start_conversation(
+            self._uow(), request.user_id, title=_title(question), knowledge_base=request.knowledge_base,
+            model=request.model_id, prompt_name=prompt_name,
+        )  # fmt: skip
+        if request.conversation_id:
+            self._own(request.user_id, conversation_id)
+        history = conversations.list_messages(self._uow(), conversation_id)[-self._history_messages :]
+        asked = conversations.append_message(self._uow(), conversation_id, "user", question)
+        run_id = uuid.uuid4().hex
+        citations, context = self._retrieve(request, question, run_id, conversation_id)
+        values = {"question": question, "context": context} if request.knowledge_base else {"question": question}
+        try:
+            system, user = template.render(**values)
+        except TemplateError as exc:
+            raise ChatFailed(str(exc)) from exc
+        messages = _chat_messages(system, history, user)
+        turn = ChatTurn(conversation_id=conversation_id, question=asked, citations=citations, _deltas=iter(()))
+        parameters = dict(template.parameters)
+        if request.max_tokens:
+            parameters["max_tokens"] = request.max_tokens
+        turn._deltas = self._stream(turn, request, messages, parameters, prompt_name, run_id)
+        return turn
+
+    def _retrieve(
+        self, request: ChatRequest, question: str, run_id: str, conversation_id: str
+    ) -> tuple[list[dict[str, Any]], str]:
+        if not request.knowledge_base:
+            return [], ""
+        try:
+            retrieval = self._retriever.retrieve(request.knowledge_base, question, request.top_k)
+        except Exception as exc:
+            self._log(RunKind.RETRIEVAL, request, run_id, conversation_id, provider="chroma",
+                      model=request.knowledge_base, status=RunStatus.ERROR, error=str(exc))  # fmt: skip
+            raise ChatFailed(f"Searching '{request.knowledge_base}' failed: {exc}") from exc
+        self._log(
+            RunKind.RETRIEVAL, request, run_id, conversation_id, provider="chroma", model=retrieval.embedding_model,
+            latency_ms=retrieval.latency_ms,
+            metadata={"kb": request.knowledge_base, "top_k": retrieval.top_k, "hits": len(retrieval.chunks),
+                      "embedding_ms": retrieval.embedding_ms, "search_ms": retrieval.search_ms},
+        )  # fmt: skip
+        citations = [_citation(i, chunk) for i, chunk in enumerate(retrieval.chunks, start=1)]
+        context = "\n\n".join(f"[{c['n']}] (from {c['source']})\n{chunk.text}" for c, chunk in
+                              zip(citations, retrieval.chunks, strict=True))  # fmt: skip
+        return citations, context or "(no passages found)"
+
+    def _stream(
+        self,
+        turn: ChatTurn,
+        request: ChatRequest,
+        messages: list[Any],
+        parameters: dict[str, Any],
+        prompt_name: str,
+        run_id: str,
+    ) -> Iterator[str]:
+        from workbench.llm.errors import ModelNotConfigured, ProviderError, ProviderTimeout
+
+        stream = None
+        try:
+            stream = self._runtime.stream_chat(request.model_id, messages, **_overrides(parameters))
+            yield from stream
+        except ProviderTimeout as exc:
+            turn.error = ChatFailed(str(exc))
+            turn.timed_out = True
+        except (ProviderError, ModelNotConfigured) as exc:
+            turn.error = ChatFailed(str(exc))
+        finally:
+            # Runs on normal end, on an error, and when the reader stops early (the page was left).
+            if stream is not None and not stream.finished:
+                stream.close()
+            self._finish(turn, request, stream, prompt_name, parameters, run_id)
+
+    def _finish(
+        self, turn: ChatTurn, request: ChatRequest, stream: Any, prompt_name: str, parameters: dict[str, Any],
+        run_id: str,
+    ) -> None:  # fmt: skip
+        text = stream.text if stream is not None else ""
+        status = RunStatus.OK if turn.error is None else RunStatus.ERROR
+        if turn.timed_out:
+            status = RunStatus.TIMEOUT
+        provider = getattr(stream, "provider", "") or ""
+        self._log(
+            RunKind.LLM, request, run_id, turn.conversation_id, provider=provider, model=request.model_id,
+            latency_ms=getattr(stream, "latency_ms", None), ttft_ms=getattr(stream, "ttft_ms", None),
+            input_tokens=getattr(stream, "input_tokens", None), output_tokens=getattr(stream, "output_tokens", None),
+            prompt_name=prompt_name, parameters=parameters, status=status,
+            error=str(turn.error) if turn.error else None,
+            metadata={"tokens_estimated": getattr(stream, "tokens_estimated", False)},
+        )  # fmt: skip
+        turn.stats = {
+            "ttft_ms": getattr(stream, "ttft_ms", None),
+            "latency_ms": getattr(stream, "latency_ms", None),
+            "output_tokens": getattr(stream, "output_tokens", None),
+        }
+        if text.strip():
+            turn.answer = conversations.append_message(
+                self._uow(), turn.conversation_id, "assistant", text.strip(), model=request.model_id,
+                prompt_name=prompt_name, run_id=run_id, citations=turn.citations,
+                input_tokens=getattr(stream, "input_tokens", None),
+                output_tokens=getattr(stream, "output_tokens", None), latency_ms=getattr(stream, "latency_ms", None),
+            )  # fmt: skip
+
+    def _log(self, kind: RunKind, request: ChatRequest, run_id: str, conversation_id: str, **fields: Any) -> None:
+        metadata = {"channel": request.channel, **fields.pop("metadata", {})}
+        self._runlog.log(
+            RunLog(
+                kind=kind,
+                run_id=run_id,
+                user_id=request.user_id,
+                conversation_id=conversation_id,
+                metadata=metadata,
+                **fields,
+            )
+        )
+
+    def _own(self, user_id: str, conversation_id: str) -> None:
+        if not conversations.belongs_to(self._uow(), conversation_id, user_id):
+            raise ChatInputError("That conversation does not exist or is not yours.")
+
+
+def _title(question: str) -> str:
+    line = question.splitlines()[0]
+    return line if len(line) <= 60 else line[:57].rstrip() + "…"
+
+
+def _citation(number: int, chunk: Any) -> dict[str, Any]:
+    metadata = {k: v for k, v in chunk.metadata.items() if k in ("page", "row", "title", "chunk_index")}
+    return {
+        "n": number,
+        "source": chunk.source,
+        "chunk_id": chunk.chunk_id,
+        "score": round(float(chunk.score), 4),
+        "text": chunk.text[:CITATION_PREVIEW_CHARS],
+        **metadata,
+    }
+
+
+def _overrides(parameters: dict[str, Any]) -> dict[str, Any]:
+    return {k: parameters[k] for k in ("temperature", "max_tokens") if k in parameters}
+
+
+def _chat_messages(system: str, history: list[MessageView], user: str) -> list[Any]:
+    from llama_index.core.base.llms.types import ChatMessage, MessageRole
+
+    messages = [ChatMessage(role=MessageRole.SYSTEM, content=system)] if system else []
+    for message in history:
+        role = MessageRole.USER if message.role == "user" else MessageRole.ASSISTANT
+        messages.append(ChatMessage(role=role, content=message.content))
+    messages.append(ChatMessage(role=MessageRole.USER, content=user))
+    return messages
