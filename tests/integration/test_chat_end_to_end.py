@@ -99,3 +99,19 @@ def test_gradio_api_answers_through_the_same_service(container: Container) -> No
         if log.metadata.get("channel") == "gradio"
     ]
     assert {log.kind.value for log in gradio_logs} == {"retrieval", "llm"}
+
+
+def test_the_demo_mounts_into_a_fastapi_app(container: Container) -> None:
+    from fastapi import FastAPI
+    from fastapi.testclient import TestClient
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+    from app.gradio_demo import mount_demo
+
+    app = mount_demo(FastAPI(), "/demo", container=container)
+    with TestClient(app) as client:
+        page = client.get("/demo/")
+        assert page.status_code == 200
+        assert "gradio" in page.text.lower()
+        config = client.get("/demo/config").json()
+        assert any(dep.get("api_name") == "respond" for dep in config["dependencies"])
