@@ -140,7 +140,7 @@ def answer(question: str, kb: str | None, model: str, top_k: int) -> None:
 st.title("Chat")
 conversation_sidebar()
 kb, model, top_k = settings_row()
-if model is not None:
+if model is not None and container.settings.llm.warm_up_on_open:
     _warm_up(model, str(container.settings.resolved_data_dir))
 
 current = st.session_state.get(CONVERSATION_KEY)

@@ -55,8 +55,10 @@ class AppEnvironment:
 def app_env(mongo_url: str, mongo_database_name: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[AppEnvironment]:
     monkeypatch.setenv("WORKBENCH_MONGODB_URL", mongo_url)
     monkeypatch.setenv("WORKBENCH_MONGODB_DATABASE", mongo_database_name)
-    # Pages that offer a model warm the default one up; the smallest packaged model keeps that cheap.
+    # The smallest packaged model, and no background warm-up: a test ends (and stops its model) long before a
+    # warm-up request would, and stopping llama.cpp under an in-flight request can hang.
     monkeypatch.setenv("WORKBENCH_LLM__DEFAULT_MODEL", "smollm2-135m-instruct")
+    monkeypatch.setenv("WORKBENCH_LLM__WARM_UP_ON_OPEN", "false")
     env = AppEnvironment(mongo_url, mongo_database_name)
     env.add_user("admin", Role.ADMIN)
     yield env

@@ -97,6 +97,7 @@ class LLMSettings(BaseModel):
     local_context: int = Field(default=4096, ge=256, le=131_072, description="context size of local models")
     request_timeout_s: float = Field(default=120.0, gt=0, le=3600)
     max_retries: int = Field(default=1, ge=0, le=10, description="client retries on connection errors and 5xx")
+    warm_up_on_open: bool = Field(default=True, description="start the chosen local model when the Chat page opens")
     models: list[ModelSpec] = Field(default_factory=_packaged_local_models)
     extra_models: list[ModelSpec] = Field(default_factory=list)
 
