@@ -19,11 +19,10 @@ from pymongo import DESCENDING, IndexModel, ReplaceOne
 from pymongo.collection import Collection
 
 from workbench.domain.runlog_query import HOUR, RunLogBucket, RunLogFilter, RunLogSummary
-from workbench.storage.runlog.rollups import DIMENSIONS, SummaryAccumulator
+from workbench.storage.runlog.rollups import DIMENSIONS, SummaryAccumulator, as_query, as_utc, wanted_values
 
 DAY = timedelta(days=1)
 DAILY_INDEXES = [IndexModel([("bucket", DESCENDING)], name="bucket_desc")]
-_FILTER_FIELDS = (("kinds", "kind"), ("models", "model"), ("user_ids", "user_id"), ("statuses", "status"))
 _SUMS = ("count", "errors", "latency_sum", "latency_n", "ttft_sum", "ttft_n", "input_tokens", "output_tokens")
 
 
@@ -31,17 +30,13 @@ def day_key(moment: datetime) -> str:
     return moment.strftime("%Y%m%d")
 
 
-def _as_utc(moment: datetime) -> datetime:
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-
 def _floor_day(moment: datetime) -> datetime:
-    return _as_utc(moment).replace(hour=0, minute=0, second=0, microsecond=0)
+    return as_utc(moment).replace(hour=0, minute=0, second=0, microsecond=0)
 
 
 def _ceil_day(moment: datetime) -> datetime:
     floored = _floor_day(moment)
-    return floored if floored == _as_utc(moment) else floored + DAY
+    return floored if floored == as_utc(moment) else floored + DAY
 
 
 def touched_days_update(buckets: list[datetime], now: datetime) -> dict[str, datetime]:
@@ -76,7 +71,7 @@ class RollupReader:
         per_model: dict[tuple[datetime, str], SummaryAccumulator] = defaultdict(SummaryAccumulator)
         overall: dict[datetime, SummaryAccumulator] = defaultdict(SummaryAccumulator)
         for rollup in self._rollups(flt, hourly_only=bucket == "hour"):
-            start = _as_utc(rollup["bucket"])
+            start = as_utc(rollup["bucket"])
             if bucket == "day":
                 start = start.replace(hour=0)
             total.add(rollup)
@@ -95,7 +90,7 @@ class RollupReader:
     def _rollups(self, flt: RunLogFilter, *, hourly_only: bool) -> Iterator[Mapping[str, Any]]:
         """Rollup documents covering the filter: daily ones for whole finished days, hourly ones for the rest."""
         flt = flt.aligned()
-        dims = _dimension_query(flt)
+        dims = as_query(wanted_values(flt))
         if hourly_only:
             yield from self._hourly.find(_bucket_query(dims, flt.start, flt.end))
             return
@@ -103,8 +98,8 @@ class RollupReader:
         if "oldest" not in meta:
             return
         today = _floor_day(datetime.now(UTC))
-        start = max(flt.start or _as_utc(meta["oldest"]), _as_utc(meta["oldest"]))
-        end = min(flt.end or today + DAY, _as_utc(meta["newest"]) + HOUR)
+        start = max(flt.start or as_utc(meta["oldest"]), as_utc(meta["oldest"]))
+        end = min(flt.end or today + DAY, as_utc(meta["newest"]) + HOUR)
         first_day, last_day = _ceil_day(start), min(_floor_day(end), today)
         if first_day >= last_day:  # no whole finished day inside: hours only
             yield from self._hourly.find(_bucket_query(dims, start, end))
@@ -118,14 +113,14 @@ class RollupReader:
 
     def _build_stale_days(self, first: datetime, last: datetime, touched: Mapping[str, datetime]) -> None:
         built = {
-            doc["_id"][len("built|") :]: _as_utc(doc["built_at"])
+            doc["_id"][len("built|") :]: as_utc(doc["built_at"])
             for doc in self._daily.find({"_id": {"$gte": "built|", "$lt": "built}"}})
         }
         day = first
         while day < last:
             key = day_key(day)
             last_touch = touched.get(key)
-            if last_touch is not None and (key not in built or built[key] < _as_utc(last_touch)):
+            if last_touch is not None and (key not in built or built[key] < as_utc(last_touch)):
                 self._build_day(day)
             day += DAY
 
@@ -149,15 +144,6 @@ class RollupReader:
             self._daily.bulk_write(operations, ordered=False)
         marker = f"built|{day_key(day)}"
         self._daily.replace_one({"_id": marker}, {"_id": marker, "built_at": started}, upsert=True)
-
-
-def _dimension_query(flt: RunLogFilter) -> dict[str, Any]:
-    query: dict[str, Any] = {}
-    for attr, field_name in _FILTER_FIELDS:
-        values = getattr(flt, attr)
-        if values:
-            query[field_name] = values[0] if len(values) == 1 else {"$in": list(values)}
-    return query
 
 
 def _bucket_query(dims: Mapping[str, Any], start: datetime | None, end: datetime | None) -> dict[str, Any]:

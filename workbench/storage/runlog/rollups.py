@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from workbench.domain.runlog_query import RunLogSummary, floor_hour
+from workbench.domain.runlog_query import RunLogFilter, RunLogSummary, floor_hour
 
 LATENCY_RATIO = 1.2
 MAX_LATENCY_BUCKET = 90  # 1.2**90 ms is about 4.5 days: anything slower lands in the last bucket
@@ -49,6 +49,25 @@ def percentile_from_histogram(histogram: Mapping[int, int], q: float) -> float |
 
 def _aware(moment: datetime) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+
+
+def as_utc(moment: datetime) -> datetime:
+    """pymongo may hand back naive UTC datetimes; make them aware."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+# RunLogFilter attribute -> document field, for the filters the Run log page offers.
+FILTER_FIELDS = (("kinds", "kind"), ("models", "model"), ("user_ids", "user_id"), ("statuses", "status"))
+
+
+def wanted_values(flt: RunLogFilter) -> dict[str, tuple[str, ...]]:
+    """Filter fields and their accepted values, e.g. {"model": ("gpt-4o-mini",)}."""
+    return {field_name: getattr(flt, attr) for attr, field_name in FILTER_FIELDS if getattr(flt, attr)}
+
+
+def as_query(wanted: Mapping[str, tuple[str, ...]]) -> dict[str, Any]:
+    """The MongoDB filter for `wanted_values`: equality for one value, $in for several."""
+    return {name: values[0] if len(values) == 1 else {"$in": list(values)} for name, values in wanted.items()}
 
 
 def rollup_key(doc: Mapping[str, Any]) -> str:

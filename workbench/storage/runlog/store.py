@@ -34,10 +34,9 @@ from workbench.domain.runlog_query import (
     floor_hour,
 )
 from workbench.storage.runlog.rollup_reader import RollupReader, touched_days_update
-from workbench.storage.runlog.rollups import rollup_increments
+from workbench.storage.runlog.rollups import FILTER_FIELDS, as_query, as_utc, rollup_increments, wanted_values
 
 DUPLICATE_KEY = 11000
-_FILTER_FIELDS = (("kinds", "kind"), ("models", "model"), ("user_ids", "user_id"), ("statuses", "status"))
 
 RUN_LOG_INDEXES = [
     IndexModel([("created_at", DESCENDING)], name="created_at_desc"),
@@ -50,13 +49,9 @@ RUN_LOG_INDEXES = [
 ]
 ROLLUP_INDEXES = [IndexModel([("bucket", DESCENDING)], name="bucket_desc")]
 META_ID = "bounds"
-_FACETS = tuple(field_name for _, field_name in _FILTER_FIELDS)
+_FACETS = tuple(field_name for _, field_name in FILTER_FIELDS)
 _FIRST_CHUNK = timedelta(hours=6)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-def _as_utc(moment: datetime) -> datetime:
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 class MongoRunLogStore:
@@ -153,17 +148,17 @@ class MongoRunLogStore:
         meta = self._meta()
         if "newest" not in meta:
             return RunLogPage(items=[], next_cursor=None)
-        wanted = _wanted(flt)
+        wanted = wanted_values(flt)
         lower = flt.start or _EPOCH
-        upper = _as_utc(cursor.created_at) if cursor else (flt.end or _as_utc(meta["newest"]) + HOUR)
+        upper = as_utc(cursor.created_at) if cursor else (flt.end or as_utc(meta["newest"]) + HOUR)
         if flt.end is not None:
             upper = min(upper, flt.end)
-        counts = _HourlyCounts(self.rollups, wanted, max(lower, _as_utc(meta["oldest"])), upper)
+        counts = _HourlyCounts(self.rollups, wanted, max(lower, as_utc(meta["oldest"])), upper)
         items: list[RunLog] = []
-        if cursor is not None and lower <= _as_utc(cursor.created_at) == upper:
+        if cursor is not None and lower <= as_utc(cursor.created_at) == upper:
             # Same-millisecond neighbours of the cursor are split by id. A separate equality query rather than
             # an $or: the MongoDB-wire server scans the whole collection for any $or.
-            same = {"created_at": upper, "_id": {"$lt": cursor.log_id}, **_as_query(wanted)}
+            same = {"created_at": upper, "_id": {"$lt": cursor.log_id}, **as_query(wanted)}
             items.extend(RunLog.from_document(doc) for doc in self.logs.find(same).sort(_NEWEST_FIRST).limit(limit))
         while len(items) < limit and upper > lower:
             needed = limit - len(items)
@@ -198,26 +193,6 @@ class MongoRunLogStore:
 
     # Helpers ----------------------------------------------------------------
 
-    @staticmethod
-    def _dimension_query(flt: RunLogFilter) -> dict[str, Any]:
-        query: dict[str, Any] = {}
-        for attr, field_name in _FILTER_FIELDS:
-            values = getattr(flt, attr)
-            if values:
-                query[field_name] = values[0] if len(values) == 1 else {"$in": list(values)}
-        return query
-
-    def _rollup_query(self, flt: RunLogFilter) -> dict[str, Any]:
-        query = self._dimension_query(flt)
-        bucket: dict[str, datetime] = {}
-        if flt.start:
-            bucket["$gte"] = flt.start
-        if flt.end:
-            bucket["$lt"] = flt.end
-        if bucket:
-            query["bucket"] = bucket
-        return query
-
     def _meta(self) -> Mapping[str, Any]:
         """Time bounds and facet values; rollups written before this document existed are folded in once."""
         meta: Mapping[str, Any] | None = self.meta.find_one({"_id": META_ID})
@@ -225,7 +200,7 @@ class MongoRunLogStore:
             return meta
         projection = {name: 1 for name in ("bucket", *_FACETS)}
         entries = [
-            {"bucket": _as_utc(rollup["bucket"]), "dims": {name: rollup.get(name) or "" for name in _FACETS}}
+            {"bucket": as_utc(rollup["bucket"]), "dims": {name: rollup.get(name) or "" for name in _FACETS}}
             for rollup in self.rollups.find({}, projection)
         ]
         update = _meta_update(entries) if entries else {}
@@ -242,7 +217,7 @@ class MongoRunLogStore:
         window = {"$gte": start, "$lt": end}
         if len(wanted) <= 1 and all(len(values) == 1 for values in wanted.values()):
             # No filter, or one field with one value: the created_at or (field, created_at) index serves it.
-            query = {"created_at": window, **_as_query(wanted)}
+            query = {"created_at": window, **as_query(wanted)}
             return [RunLog.from_document(doc) for doc in self.logs.find(query).sort(_NEWEST_FIRST).limit(limit)]
         # Several fields, or several values: no single index covers the filter, and the server would fall back to
         # one field's index over all time. Read the window through the field that matches the fewest logs in it,
@@ -290,22 +265,13 @@ class MongoRunLogStore:
             return True
         # Two lookups bounded by created_at rather than one $or, which the MongoDB-wire server answers with a full
         # scan; created_at first so that a filter no compound index covers still rides the created_at index.
-        dims = _as_query(wanted)
+        dims = as_query(wanted)
         older = {"created_at": {"$gte": max(lower, last_hour), "$lt": last.created_at}, **dims}
         same = {"created_at": last.created_at, "_id": {"$lt": last.id}, **dims}
         return any(self.logs.find_one(query, projection={"_id": 1}) is not None for query in (older, same))
 
 
 _NEWEST_FIRST = [("created_at", DESCENDING), ("_id", DESCENDING)]
-
-
-def _wanted(flt: RunLogFilter) -> dict[str, tuple[str, ...]]:
-    """Filter fields and their accepted values, e.g. {"model": ("gpt-4o-mini",)}."""
-    return {field_name: getattr(flt, attr) for attr, field_name in _FILTER_FIELDS if getattr(flt, attr)}
-
-
-def _as_query(wanted: Mapping[str, tuple[str, ...]]) -> dict[str, Any]:
-    return {name: values[0] if len(values) == 1 else {"$in": list(values)} for name, values in wanted.items()}
 
 
 def _meta_update(entries: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
@@ -363,10 +329,10 @@ class _HourlyCounts:
             return False
         start = max(self._floor, floor_hour(self._next_end - self._span))
         # `bucket` first: the server serves a query from the index of its first indexed field.
-        query: dict[str, Any] = {"bucket": {"$gte": start, "$lt": self._next_end}, **_as_query(self._wanted)}
+        query: dict[str, Any] = {"bucket": {"$gte": start, "$lt": self._next_end}, **as_query(self._wanted)}
         per_hour: dict[datetime, int] = defaultdict(int)
         for rollup in self._rollups.find(query, {"bucket": 1, "count": 1}):
-            per_hour[_as_utc(rollup["bucket"])] += int(rollup.get("count", 0))
+            per_hour[as_utc(rollup["bucket"])] += int(rollup.get("count", 0))
         self._hours.extend(sorted(per_hour.items(), reverse=True))
         self._next_end = start
         self._span *= 2
