@@ -107,6 +107,9 @@ def transcript(conversation_id: str | None) -> None:
             st.markdown(message.content)
             if message.role == "assistant":
                 show_citations(message.citations)
+                if message.prompt_name:
+                    version = f" v{message.prompt_version}" if message.prompt_version else ""
+                    st.caption(f"{message.model or ''} · prompt {message.prompt_name}{version}")
                 feedback_controls(message.id, message.my_rating, message.my_comment)
 
 

@@ -19,6 +19,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from workbench.config import Settings, get_settings
 from workbench.llm import LLMRuntime
+from workbench.playground.jobs import PlaygroundJobs
+from workbench.playground.service import PlaygroundService
+from workbench.prompting.registry import PromptRegistry
 from workbench.rag.engine import RagEngine
 from workbench.security.throttle import LoginThrottle
 from workbench.services.chat import ChatService
@@ -60,8 +63,14 @@ class Container:
     rag: RagEngine
     embedded_mongo: EmbeddedMongoServer | None = None
     login_throttle: LoginThrottle = field(default_factory=LoginThrottle)
+    prompts: PromptRegistry = field(init=False)
+    playground_jobs: PlaygroundJobs = field(init=False)
     _closed: bool = False
     _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def __post_init__(self) -> None:
+        self.prompts = PromptRegistry(self.uow)
+        self.playground_jobs = PlaygroundJobs(self.playground)
 
     def uow(self) -> SqlUnitOfWork:
         return SqlUnitOfWork(self.session_factory)
@@ -69,7 +78,19 @@ class Container:
     @property
     def chat(self) -> ChatService:
         """The chat use case over this container's stores, retriever and models (cheap to build)."""
-        return ChatService(self.uow, self.rag, self.llm_runtime, self.runlog_writer)
+        return ChatService(
+            self.uow, self.rag, self.llm_runtime, self.runlog_writer,
+            prompts=self.prompts, prompt_label=self.settings.prompts.chat_label,
+        )  # fmt: skip
+
+    @property
+    def playground(self) -> PlaygroundService:
+        """Playground runs over this container's stores and models (cheap to build)."""
+        return PlaygroundService(
+            self.uow, self.llm_runtime, self.runlog_writer,
+            max_concurrency=self.settings.playground.max_concurrency, max_rows=self.settings.playground.max_rows,
+            lease_s=self.settings.playground.lease_s,
+        )  # fmt: skip
 
     @property
     def mongo_url_for_display(self) -> str:
@@ -81,6 +102,7 @@ class Container:
             if self._closed:
                 return
             self._closed = True
+        self.playground_jobs.close()  # cells in progress finish and are stored and logged
         self.runlog_writer.close()
         self.mongo_client.close()
         self.llm_runtime.close()

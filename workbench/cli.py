@@ -14,6 +14,9 @@ from pathlib import Path
 import typer
 
 from workbench.bootstrap import build_rag_engine, build_sql, configure_offline_environment
+from workbench.cli_common import fail
+from workbench.cli_playground import playground_app
+from workbench.cli_prompts import prompts_app
 from workbench.config import Settings, get_settings
 from workbench.config.settings import PROJECT_ROOT
 from workbench.domain.users import Role
@@ -32,17 +35,14 @@ app.add_typer(db_app, name="db")
 app.add_typer(user_app, name="user")
 app.add_typer(runlog_app, name="runlog")
 app.add_typer(kb_app, name="kb")
+app.add_typer(prompts_app, name="prompts")
+app.add_typer(playground_app, name="playground")
 
 
 def _uow() -> SqlUnitOfWork:
     settings = get_settings()
     _, session_factory = build_sql(settings, migrate_embedded=True)
     return SqlUnitOfWork(session_factory)
-
-
-def _fail(message: str) -> typer.Exit:
-    typer.secho(message, fg=typer.colors.RED, err=True)
-    return typer.Exit(code=1)
 
 
 # db -------------------------------------------------------------------------------
@@ -89,7 +89,7 @@ def user_create(
     try:
         user = user_service.create_user(_uow(), username, _ask_password(password), role, display_name)
     except ValueError as exc:
-        raise _fail(str(exc)) from exc
+        raise fail(str(exc)) from exc
     typer.echo(f"created {user.username} ({user.role})")
 
 
@@ -112,7 +112,7 @@ def user_set_role(username: str, role: Role) -> None:
     try:
         user = user_service.set_role(_uow(), username, role)
     except ValueError as exc:
-        raise _fail(str(exc)) from exc
+        raise fail(str(exc)) from exc
     typer.echo(f"{user.username} is now {user.role}")
 
 
@@ -122,7 +122,7 @@ def user_disable(username: str) -> None:
     try:
         user_service.set_active(_uow(), username, False)
     except ValueError as exc:
-        raise _fail(str(exc)) from exc
+        raise fail(str(exc)) from exc
     typer.echo(f"{username} disabled")
 
 
@@ -132,7 +132,7 @@ def user_enable(username: str) -> None:
     try:
         user_service.set_active(_uow(), username, True)
     except ValueError as exc:
-        raise _fail(str(exc)) from exc
+        raise fail(str(exc)) from exc
     typer.echo(f"{username} enabled")
 
 
@@ -144,7 +144,7 @@ def user_reset_password(
     try:
         user_service.reset_password(_uow(), username, _ask_password(password))
     except ValueError as exc:
-        raise _fail(str(exc)) from exc
+        raise fail(str(exc)) from exc
     typer.echo(f"password of {username} changed")
 
 
@@ -158,11 +158,11 @@ def user_bootstrap_admin(
     name = username or settings.admin_username
     secret = password or (settings.admin_password.get_secret_value() if settings.admin_password else None)
     if not secret:
-        raise _fail("Set WORKBENCH_ADMIN_PASSWORD (or pass --password) to create the first admin.")
+        raise fail("Set WORKBENCH_ADMIN_PASSWORD (or pass --password) to create the first admin.")
     try:
         created = user_service.ensure_first_admin(_uow(), name, secret)
     except ValueError as exc:
-        raise _fail(str(exc)) from exc
+        raise fail(str(exc)) from exc
     typer.echo(f"created admin {created.username}" if created else "an admin exists already; nothing to do")
 
 
@@ -171,7 +171,7 @@ def seed_demo() -> None:
     """Embedded default only: create a demo admin with a generated password, printed once and saved in data/."""
     settings = get_settings()
     if not settings.uses_embedded_sql or settings.env not in ("default", "development"):
-        raise _fail("seed-demo is for the embedded default; use `workbench user bootstrap-admin` elsewhere.")
+        raise fail("seed-demo is for the embedded default; use `workbench user bootstrap-admin` elsewhere.")
     password_file = settings.resolved_data_dir / "demo-admin-password.txt"
     password = settings.admin_password.get_secret_value() if settings.admin_password else secrets.token_urlsafe(12)
     _seed_sample_corpus(settings)
@@ -250,10 +250,10 @@ def ingest(
         with ingest_progress() as progress:
             report = engine.ingest(kb, paths, sync=sync, progress=progress)
     except RagError as exc:
-        raise _fail(str(exc)) from exc
+        raise fail(str(exc)) from exc
     print_ingest_report(report)
     if report.nothing_ingested:
-        raise _fail("nothing was ingested")
+        raise fail("nothing was ingested")
 
 
 @contextmanager

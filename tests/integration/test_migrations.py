@@ -45,6 +45,29 @@ EXPECTED_COLUMNS = {
         "id": False, "kb_id": False, "source": False, "content_sha256": False, "size_bytes": False,
         "mime_type": False, "chunk_count": False, "status": False, "error": True, "ingested_at": False,
     },
+    "prompt_versions": {
+        "id": False, "name": False, "version": False, "content": False, "content_sha256": False, "source": False,
+        "author_id": True, "author": False, "message": False, "created_at": False,
+    },
+    "prompt_labels": {
+        "id": False, "name": False, "label": False, "version_id": False, "moved_by": False, "moved_at": False,
+    },
+    "playground_runs": {
+        "id": False, "user_id": True, "title": False, "kind": False, "status": False, "dataset_name": True,
+        "dataset_sha256": True, "mapping": False, "concurrency": False, "row_count": False, "error": True,
+        "stop_requested": False, "lease_owner": True, "lease_expires_at": True, "created_at": False,
+        "updated_at": False, "finished_at": True,
+    },
+    "playground_variants": {
+        "id": False, "run_id": False, "position": False, "prompt_name": False, "prompt_version": True,
+        "template_text": False, "model_id": False, "parameters": False, "system_prompt": True,
+    },
+    "playground_inputs": {"id": False, "run_id": False, "row_index": False, "values": False},
+    "playground_cells": {
+        "id": False, "run_id": False, "row_index": False, "position": False, "status": False, "output": False,
+        "error": True, "latency_ms": True, "ttft_ms": True, "input_tokens": True, "output_tokens": True,
+        "tokens_estimated": False, "cost_usd": True, "created_at": False,
+    },
 }  # fmt: skip  # column -> nullable
 
 EXPECTED_INDEXES = {
@@ -65,6 +88,12 @@ EXPECTED_INDEXES = {
     },
     "knowledge_bases": {},
     "kb_documents": {},  # lookups by kb go through the (kb_id, source) unique index
+    "prompt_versions": {},  # lookups by name go through the (name, version) unique index
+    "prompt_labels": {"ix_prompt_labels_version_id": ["version_id"]},
+    "playground_runs": {"ix_playground_runs_user_created": ["user_id", "created_at"]},
+    "playground_variants": {},  # the unique indexes below lead with run_id
+    "playground_inputs": {},
+    "playground_cells": {},
 }
 
 EXPECTED_UNIQUE = {
@@ -74,6 +103,15 @@ EXPECTED_UNIQUE = {
     "feedback": {"uq_feedback_message_user": ["message_id", "user_id"]},
     "knowledge_bases": {"uq_knowledge_bases_name": ["name"]},
     "kb_documents": {"uq_kb_documents_kb_source": ["kb_id", "source"]},
+    "prompt_versions": {
+        "uq_prompt_versions_name_version": ["name", "version"],
+        "uq_prompt_versions_name_content": ["name", "content_sha256"],
+    },
+    "prompt_labels": {"uq_prompt_labels_name_label": ["name", "label"]},
+    "playground_runs": {},
+    "playground_variants": {"uq_playground_variants_run_position": ["run_id", "position"]},
+    "playground_inputs": {"uq_playground_inputs_run_row": ["run_id", "row_index"]},
+    "playground_cells": {"uq_playground_cells_run_row_position": ["run_id", "row_index", "position"]},
 }
 
 EXPECTED_FOREIGN_KEYS = {
@@ -83,7 +121,15 @@ EXPECTED_FOREIGN_KEYS = {
     "feedback": {("message_id", "messages"), ("user_id", "users")},
     "knowledge_bases": set(),
     "kb_documents": {("kb_id", "knowledge_bases")},
+    "prompt_versions": {("author_id", "users")},
+    "prompt_labels": {("version_id", "prompt_versions")},
+    "playground_runs": {("user_id", "users")},
+    "playground_variants": {("run_id", "playground_runs")},
+    "playground_inputs": {("run_id", "playground_runs")},
+    "playground_cells": {("run_id", "playground_runs")},
 }
+# Records that outlive their author keep existing; everything else goes with its parent.
+SET_NULL = {("prompt_versions", "author_id"), ("playground_runs", "user_id")}
 
 
 def _check_schema(url: str) -> None:
@@ -106,7 +152,9 @@ def _check_schema(url: str) -> None:
             assert {(fk["constrained_columns"][0], fk["referred_table"]) for fk in foreign_keys} == (
                 EXPECTED_FOREIGN_KEYS[table]
             )
-            assert all(fk["options"].get("ondelete") == "CASCADE" for fk in foreign_keys)
+            for fk in foreign_keys:
+                expected = "SET NULL" if (table, fk["constrained_columns"][0]) in SET_NULL else "CASCADE"
+                assert fk["options"].get("ondelete") == expected, (table, fk["constrained_columns"])
 
         checks = inspector.get_check_constraints("feedback")
         assert any("rating" in check["sqltext"] for check in checks)
@@ -130,10 +178,12 @@ def test_upgrade_downgrade_upgrade(db_url: str) -> None:
     assert not migrate.is_up_to_date(db_url)
 
     migrate.upgrade(db_url)
-    assert migrate.current_revision(db_url) == migrate.head_revision() == "0002"
+    assert migrate.current_revision(db_url) == migrate.head_revision() == "0003"
     assert migrate.is_up_to_date(db_url)
     _check_schema(db_url)
 
+    migrate.downgrade(db_url, "0002")
+    assert "prompt_versions" not in _tables(db_url)
     migrate.downgrade(db_url, "0001")
     assert _tables(db_url) == {"users", "conversations", "messages", "feedback", "alembic_version"}
     migrate.downgrade(db_url, "base")
@@ -165,7 +215,7 @@ def test_plain_alembic_uses_the_settings_url(isolated_environment: Path) -> None
 
     url = f"sqlite:///{isolated_environment.resolve() / 'workbench.db'}"
     assert (isolated_environment / "workbench.db").exists()
-    assert migrate.current_revision(url) == "0002"
+    assert migrate.current_revision(url) == "0003"
 
 
 @pytest.mark.parametrize(
@@ -177,5 +227,5 @@ def test_offline_sql_script(url: str, dialect_word: str) -> None:
     config.output_buffer = io.StringIO()
     command.upgrade(config, "head", sql=True)
     script = config.output_buffer.getvalue()
-    assert script.count("CREATE TABLE") == 7  # six tables and alembic_version
+    assert script.count("CREATE TABLE") == 13  # twelve tables and alembic_version
     assert dialect_word in script

@@ -9,6 +9,8 @@ EXPECTED = {
     # page: roles that may open it
     "chat": {"admin", "analyst", "viewer"},
     "documents": {"admin", "analyst"},
+    "prompts": {"admin", "analyst"},
+    "playground": {"admin", "analyst"},
     "run_log": {"admin", "analyst", "viewer"},
     "admin": {"admin"},
     "account": {"admin", "analyst", "annotator", "viewer"},

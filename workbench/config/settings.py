@@ -51,6 +51,28 @@ class EmbeddedMongoSettings(BaseModel):
     sync_on_commit: bool = False
 
 
+class PromptSettings(BaseModel):
+    """The prompt registry (the `prompts:` section)."""
+
+    chat_label: str = Field(
+        default="production",
+        pattern=r"^[a-z][a-z0-9_-]{0,31}$",
+        description="the label whose version the chat answers with (the latest version when it is not set)",
+    )
+
+
+class PlaygroundSettings(BaseModel):
+    """Playground runs over datasets (the `playground:` section)."""
+
+    default_concurrency: int = Field(default=2, ge=1, le=16, description="cells worked on at once in a dataset run")
+    max_concurrency: int = Field(default=4, ge=1, le=16)
+    max_rows: int = Field(default=5_000, ge=1, le=100_000, description="rows a dataset may have")
+    max_upload_mb: float = Field(default=10.0, gt=0, le=500)
+    lease_s: float = Field(
+        default=30.0, ge=5, le=3600, description="a crashed runner's run can be resumed elsewhere after this long"
+    )
+
+
 class Settings(BaseSettings):
     """All configuration of the workbench. Secrets are SecretStr and never logged."""
 
@@ -78,6 +100,8 @@ class Settings(BaseSettings):
     embedded_mongo: EmbeddedMongoSettings = EmbeddedMongoSettings()
     llm: LLMSettings = LLMSettings()
     rag: RagSettings = RagSettings()
+    prompts: PromptSettings = PromptSettings()
+    playground: PlaygroundSettings = PlaygroundSettings()
 
     @classmethod
     def settings_customise_sources(

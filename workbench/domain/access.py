@@ -9,6 +9,8 @@ EVERYONE = frozenset(Role)
 PAGE_ROLES: dict[str, frozenset[Role]] = {
     "chat": frozenset({Role.ADMIN, Role.ANALYST, Role.VIEWER}),
     "documents": frozenset({Role.ADMIN, Role.ANALYST}),
+    "prompts": frozenset({Role.ADMIN, Role.ANALYST}),
+    "playground": frozenset({Role.ADMIN, Role.ANALYST}),
     "run_log": frozenset({Role.ADMIN, Role.ANALYST, Role.VIEWER}),
     "admin": frozenset({Role.ADMIN}),
     "account": EVERYONE,

@@ -39,6 +39,7 @@ class LocalLlamaServer:
         threads: int = 1,
         batch_threads: int | None = None,
         context: int = 4096,
+        parallel: int = 1,
         start_timeout_s: float = 120.0,
     ) -> None:
         self.model_id = model_id
@@ -46,6 +47,7 @@ class LocalLlamaServer:
         self.threads = threads
         self.batch_threads = batch_threads or threads
         self.context = context
+        self.parallel = parallel
         self.start_timeout_s = start_timeout_s
         # The server listens on loopback only, and still asks for a key: other local users have no business here.
         self.api_key = secrets.token_urlsafe(24)
@@ -85,8 +87,11 @@ class LocalLlamaServer:
         params = xllamacpp.CommonParams()
         params.model.path = str(path)
         params.model_alias = {self.model_id}
-        params.n_ctx = self.context
-        params.n_parallel = 1
+        # Slots share one unified KV cache sized so each can hold a full context: batching two requests never
+        # shortens the context one of them may use.
+        params.n_ctx = self.context * self.parallel
+        params.n_parallel = self.parallel
+        params.kv_unified = True
         params.cpuparams.n_threads = self.threads
         params.cpuparams_batch.n_threads = self.batch_threads
         params.hostnames = [LOOPBACK]

@@ -132,6 +132,7 @@ class LLMRuntime:
                     threads=self.settings.local_threads,
                     batch_threads=self.settings.local_batch_threads,
                     context=self.settings.local_context,
+                    parallel=self.settings.local_parallel,
                 )
                 self._servers[spec.id] = server
             return server

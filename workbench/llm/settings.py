@@ -95,6 +95,13 @@ class LLMSettings(BaseModel):
         "unset: local_threads",
     )
     local_context: int = Field(default=4096, ge=256, le=131_072, description="context size of local models")
+    local_parallel: int = Field(
+        default=2,
+        ge=1,
+        le=16,
+        description="requests a local model answers at once (llama.cpp slots, batched together); "
+        "playground runs use them, one chat answer is not slowed by them",
+    )
     request_timeout_s: float = Field(default=120.0, gt=0, le=3600)
     max_retries: int = Field(default=1, ge=0, le=10, description="client retries on connection errors and 5xx")
     warm_up_on_open: bool = Field(default=True, description="start the chosen local model when the Chat page opens")

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from workbench.domain.runlog import RunKind, RunLog, RunStatus
-from workbench.prompting.templates import TemplateError, load_prompt
+from workbench.prompting.templates import PromptTemplate, TemplateError, load_prompt
 from workbench.services import conversations
 from workbench.services.conversations import MessageView
 from workbench.storage.ports import UnitOfWork
@@ -43,6 +43,10 @@ class Retriever(Protocol):
 
 class RunLogSink(Protocol):
     def log(self, record: RunLog) -> None: ...
+
+
+class PromptSource(Protocol):
+    def resolve(self, name: str, label: str = ...) -> tuple[PromptTemplate, int]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,8 +88,12 @@ class ChatService:
         runlog: RunLogSink,
         *,
         history_messages: int = HISTORY_MESSAGES,
+        prompts: PromptSource | None = None,
+        prompt_label: str = "production",
     ) -> None:
         self._uow = uow_factory
+        self._prompts = prompts  # None: the files in prompts/ as they are, without versions
+        self._prompt_label = prompt_label
         self._retriever = retriever
         self._runtime = runtime
         self._runlog = runlog
@@ -128,10 +136,7 @@ class ChatService:
                 "Shorten it or ingest the text as a document instead."
             )
         prompt_name = request.prompt_name or (RAG_PROMPT if request.knowledge_base else PLAIN_PROMPT)
-        try:
-            template = load_prompt(prompt_name)
-        except TemplateError as exc:
-            raise ChatInputError(str(exc)) from exc
+        template, prompt_version = self._template(prompt_name)
         conversation_id = request.conversation_id or conversations.start_conversation(
             self._uow(), request.user_id, title=_title(question), knowledge_base=request.knowledge_base,
             model=request.model_id, prompt_name=prompt_name,
@@ -142,7 +147,10 @@ class ChatService:
         asked = conversations.append_message(self._uow(), conversation_id, "user", question)
         run_id = uuid.uuid4().hex
         citations, context = self._retrieve(request, question, run_id, conversation_id)
-        values = {"question": question, "context": context} if request.knowledge_base else {"question": question}
+        available = {"question": question, "context": context} if request.knowledge_base else {"question": question}
+        # A template takes what it uses: plain-chat over a knowledge base simply ignores the passages.
+        wanted = set(template.required_variables())
+        values = {name: value for name, value in available.items() if name in wanted}
         try:
             system, user = template.render(**values)
         except TemplateError as exc:
@@ -152,8 +160,17 @@ class ChatService:
         parameters = dict(template.parameters)
         if request.max_tokens:
             parameters["max_tokens"] = request.max_tokens
-        turn._deltas = self._stream(turn, request, messages, parameters, prompt_name, run_id)
+        turn._deltas = self._stream(turn, request, messages, parameters, (prompt_name, prompt_version), run_id)
         return turn
+
+    def _template(self, name: str) -> tuple[PromptTemplate, int | None]:
+        """The template and version the chat answers with: the labelled version in the registry."""
+        try:
+            if self._prompts is None:
+                return load_prompt(name), None
+            return self._prompts.resolve(name, self._prompt_label)
+        except (TemplateError, ValueError) as exc:  # RegistryError is a ValueError
+            raise ChatInputError(str(exc)) from exc
 
     def _retrieve(
         self, request: ChatRequest, question: str, run_id: str, conversation_id: str
@@ -183,7 +200,7 @@ class ChatService:
         request: ChatRequest,
         messages: list[Any],
         parameters: dict[str, Any],
-        prompt_name: str,
+        prompt: tuple[str, int | None],
         run_id: str,
     ) -> Iterator[str]:
         from workbench.llm.errors import ModelNotConfigured, ProviderError, ProviderTimeout
@@ -201,12 +218,13 @@ class ChatService:
             # Runs on normal end, on an error, and when the reader stops early (the page was left).
             if stream is not None and not stream.finished:
                 stream.close()
-            self._finish(turn, request, stream, prompt_name, parameters, run_id)
+            self._finish(turn, request, stream, prompt, parameters, run_id)
 
     def _finish(
-        self, turn: ChatTurn, request: ChatRequest, stream: Any, prompt_name: str, parameters: dict[str, Any],
-        run_id: str,
+        self, turn: ChatTurn, request: ChatRequest, stream: Any, prompt: tuple[str, int | None],
+        parameters: dict[str, Any], run_id: str,
     ) -> None:  # fmt: skip
+        prompt_name, prompt_version = prompt
         text = stream.text if stream is not None else ""
         status = RunStatus.OK if turn.error is None else RunStatus.ERROR
         if turn.timed_out:
@@ -216,7 +234,7 @@ class ChatService:
             RunKind.LLM, request, run_id, turn.conversation_id, provider=provider, model=request.model_id,
             latency_ms=getattr(stream, "latency_ms", None), ttft_ms=getattr(stream, "ttft_ms", None),
             input_tokens=getattr(stream, "input_tokens", None), output_tokens=getattr(stream, "output_tokens", None),
-            prompt_name=prompt_name, parameters=parameters, status=status,
+            prompt_name=prompt_name, prompt_version=prompt_version, parameters=parameters, status=status,
             error=str(turn.error) if turn.error else None,
             metadata={"tokens_estimated": getattr(stream, "tokens_estimated", False)},
         )  # fmt: skip
@@ -228,7 +246,7 @@ class ChatService:
         if text.strip():
             turn.answer = conversations.append_message(
                 self._uow(), turn.conversation_id, "assistant", text.strip(), model=request.model_id,
-                prompt_name=prompt_name, run_id=run_id, citations=turn.citations,
+                prompt_name=prompt_name, prompt_version=prompt_version, run_id=run_id, citations=turn.citations,
                 input_tokens=getattr(stream, "input_tokens", None),
                 output_tokens=getattr(stream, "output_tokens", None), latency_ms=getattr(stream, "latency_ms", None),
             )  # fmt: skip

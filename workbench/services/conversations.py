@@ -28,6 +28,8 @@ class MessageView:
     model: str | None = None
     latency_ms: float | None = None
     output_tokens: int | None = None
+    prompt_name: str | None = None
+    prompt_version: int | None = None
     my_rating: int | None = None  # the viewer's thumbs up (+1) / down (-1), when asked for
     my_comment: str | None = None
 
@@ -53,6 +55,8 @@ def _message_view(row: MessageRow, feedback: FeedbackRow | None = None) -> Messa
         model=row.model,
         latency_ms=row.latency_ms,
         output_tokens=row.output_tokens,
+        prompt_name=row.prompt_name,
+        prompt_version=row.prompt_version,
         my_rating=feedback.rating if feedback else None,
         my_comment=feedback.comment if feedback else None,
     )

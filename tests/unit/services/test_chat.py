@@ -163,3 +163,10 @@ def test_someone_elses_conversation_cannot_be_continued(setup: Any) -> None:
     uow.seed(stranger)
     with pytest.raises(ChatInputError, match="not yours"):
         ask(service, stranger.id, "hi", conversation_id=first.conversation_id)
+
+
+def test_a_prompt_without_passages_can_be_used_over_a_knowledge_base(setup: Any) -> None:
+    service, _, runtime, _, user_id = setup
+    turn, text = ask(service, user_id, prompt_name="plain-chat")
+    assert turn.error is None and text
+    assert runtime.messages[-1].content == "How long is the warranty?"  # the passages were not forced on it

@@ -8,6 +8,7 @@ from typing import Self
 from sqlalchemy.orm import Session, sessionmaker
 
 from workbench.storage.ports import UnitOfWork
+from workbench.storage.sql.prompt_repositories import SqlPlaygroundRepository, SqlPromptRepository
 from workbench.storage.sql.repositories import (
     SqlConversationRepository,
     SqlFeedbackRepository,
@@ -31,6 +32,8 @@ class SqlUnitOfWork(UnitOfWork):
         self.feedback = SqlFeedbackRepository(self._session)
         self.knowledge_bases = SqlKnowledgeBaseRepository(self._session)
         self.kb_documents = SqlKbDocumentRepository(self._session)
+        self.prompts = SqlPromptRepository(self._session)
+        self.playground = SqlPlaygroundRepository(self._session)
         return super().__enter__()
 
     def __exit__(

@@ -1,0 +1,1 @@
+"""Prompt playground: datasets, variants and runs of every variant over every row."""

@@ -1,0 +1,340 @@
+"""The prompt registry: every distinct content of a prompt is an immutable, numbered version in SQL.
+
+Sources of versions: files in prompts/ (picked up when they change on disk), the Prompts and Playground pages,
+and the CLI. Saving content that some version already has returns that version; nothing is ever overwritten.
+Labels (production, staging, any name) point at versions and move; chat answers with the `production` version.
+
+Files stay the source of truth until someone takes control: a file change moves `production` to the new version
+only while `production` still points at the version the file had before. Once a person moves the label to
+another version, file changes add versions but leave the label where it was put.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import logging
+import re
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from workbench.prompting.templates import PromptTemplate, TemplateError, prompts_dir
+from workbench.storage.ports import UnitOfWork
+from workbench.storage.sql.tables import PromptLabelRow, PromptVersionRow, new_id, utcnow
+
+log = logging.getLogger(__name__)
+
+PRODUCTION = "production"
+LATEST = "latest"  # not stored: always the newest version
+NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
+LABEL_PATTERN = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
+MAX_CONTENT_CHARS = 100_000
+
+
+class RegistryError(ValueError):
+    """A registry request that cannot be done as asked; the message says what to change.
+
+    `problem` is the template error behind it, when there is one (with line and column for a syntax error).
+    """
+
+    def __init__(self, message: str, problem: TemplateError | None = None) -> None:
+        super().__init__(message)
+        self.problem = problem
+
+
+class PromptNotFound(RegistryError):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class PromptVersion:
+    id: str
+    name: str
+    version: int
+    content: str
+    content_sha256: str
+    source: str
+    author: str
+    message: str
+    created_at: datetime
+    labels: tuple[str, ...] = ()
+
+    @property
+    def template(self) -> PromptTemplate:
+        return PromptTemplate.parse(self.content, fallback_name=self.name)
+
+
+@dataclass(frozen=True, slots=True)
+class PromptSummary:
+    name: str
+    latest_version: int
+    version_count: int
+    updated_at: datetime
+    labels: dict[str, int] = field(default_factory=dict)  # label -> version
+
+
+@dataclass(frozen=True, slots=True)
+class SaveResult:
+    version: PromptVersion
+    created: bool  # False: this content was already a version
+
+
+@dataclass(frozen=True, slots=True)
+class SyncReport:
+    created: list[PromptVersion] = field(default_factory=list)
+    problems: dict[str, str] = field(default_factory=dict)  # file name -> what is wrong with it
+
+
+def content_hash(content: str) -> str:
+    return hashlib.sha256(_normalise(content).encode("utf-8")).hexdigest()
+
+
+def _normalise(content: str) -> str:
+    # Line endings and trailing blanks are not a change worth a version.
+    return "\n".join(line.rstrip() for line in content.replace("\r\n", "\n").split("\n")).strip() + "\n"
+
+
+class PromptRegistry:
+    """Thread-safe; one per process is enough (the container holds it)."""
+
+    def __init__(self, uow_factory: Callable[[], UnitOfWork], directory: Path | None = None) -> None:
+        self._uow = uow_factory
+        self._directory = directory
+        self._seen: dict[Path, tuple[int, int]] = {}  # file -> (mtime_ns, size) when last synced
+        self._sync_lock = threading.Lock()
+        self.last_sync = SyncReport()
+
+    @property
+    def directory(self) -> Path:
+        return self._directory or prompts_dir()
+
+    # Files ------------------------------------------------------------------------------------------------------
+
+    def sync_files(self) -> SyncReport:
+        """Record the prompts/ files whose content is new as versions. Cheap when nothing changed on disk."""
+        with self._sync_lock:
+            created: list[PromptVersion] = []
+            paths = sorted(self.directory.glob("*.md"))
+            present = {path.name for path in paths}
+            # A file fixed or deleted since is no longer a problem.
+            problems = {name: text for name, text in self.last_sync.problems.items() if name in present}
+            for path in paths:
+                try:
+                    stat = path.stat()
+                except OSError:
+                    continue
+                signature = (stat.st_mtime_ns, stat.st_size)
+                if self._seen.get(path) == signature:
+                    continue
+                relative = f"prompts/{path.name}"
+                try:
+                    content = path.read_text(encoding="utf-8")
+                    result = self._save(path.stem, content, author=relative, author_id=None, source="file",
+                                        message=f"Picked up from {relative}")  # fmt: skip
+                except (OSError, UnicodeDecodeError, RegistryError) as exc:
+                    problems[path.name] = str(exc)
+                    log.warning("prompt file %s not recorded: %s", relative, exc)
+                else:
+                    problems.pop(path.name, None)
+                    if result.created:
+                        created.append(result.version)
+                self._seen[path] = signature
+            self.last_sync = SyncReport(created, problems)
+            return self.last_sync
+
+    # Reading ----------------------------------------------------------------------------------------------------
+
+    def summaries(self) -> list[PromptSummary]:
+        self.sync_files()
+        with self._uow() as uow:
+            labels: dict[str, dict[str, int]] = {}
+            for label, version in uow.prompts.labels():
+                labels.setdefault(label.name, {})[label.label] = version
+            return [
+                PromptSummary(name, latest, count, updated_at, labels.get(name, {}))
+                for name, latest, count, updated_at in uow.prompts.names()
+            ]
+
+    def versions(self, name: str) -> list[PromptVersion]:
+        """Every version of a prompt, newest first."""
+        self.sync_files()
+        with self._uow() as uow:
+            rows = uow.prompts.versions(name)
+            if not rows:
+                raise PromptNotFound(f"There is no prompt named '{name}'.")
+            labels = self._labels_by_version(uow, name)
+            return [_view(row, labels.get(row.id, ())) for row in rows]
+
+    def get(self, name: str, ref: int | str | None = None) -> PromptVersion:
+        """A version by number, by label, or the latest (ref None or "latest"). Raises PromptNotFound."""
+        self.sync_files()
+        with self._uow() as uow:
+            row = self._find(uow, name, ref)
+            return _view(row, self._labels_by_version(uow, name).get(row.id, ()))
+
+    def resolve(self, name: str, label: str = PRODUCTION) -> tuple[PromptTemplate, int]:
+        """The template a label points at, with its version; the latest version when the label is not set."""
+        self.sync_files()
+        with self._uow() as uow:
+            row = self._label_target(uow, name, label) or uow.prompts.latest(name)
+            if row is None:
+                raise PromptNotFound(f"There is no prompt named '{name}'.")
+            return PromptTemplate.parse(row.content, fallback_name=name), row.version
+
+    def diff(self, name: str, old: int | str, new: int | str, context: int = 3) -> list[str]:
+        """Unified diff lines from one version to another."""
+        before, after = self.get(name, old), self.get(name, new)
+        return list(
+            difflib.unified_diff(
+                _normalise(before.content).splitlines(),
+                _normalise(after.content).splitlines(),
+                fromfile=f"{name} v{before.version}",
+                tofile=f"{name} v{after.version}",
+                n=context,
+                lineterm="",
+            )
+        )
+
+    # Writing ----------------------------------------------------------------------------------------------------
+
+    def save(
+        self, name: str, content: str, *, author: str, author_id: str | None = None, message: str = "",
+        source: str = "ui", label: str | None = None,
+    ) -> SaveResult:  # fmt: skip
+        """Record content as a new version (or find the version that has it); optionally point a label at it."""
+        self.sync_files()
+        result = self._save(name, content, author=author, author_id=author_id, source=source, message=message)
+        if label:
+            self.set_label(name, label, result.version.version, actor=author)
+            result = SaveResult(self.get(name, result.version.version), result.created)
+        return result
+
+    def set_label(self, name: str, label: str, version: int, *, actor: str) -> None:
+        """Point a label at a version (creating the label, or moving it)."""
+        if label == LATEST:
+            raise RegistryError("'latest' always means the newest version; it cannot be moved.")
+        if not LABEL_PATTERN.match(label):
+            raise RegistryError(
+                f"'{label}' is not a label name: use up to 32 lower-case letters, digits, '-' or '_', "
+                "starting with a letter."
+            )
+        with self._uow() as uow:
+            target = uow.prompts.version(name, version)
+            if target is None:
+                raise PromptNotFound(f"Prompt '{name}' has no version {version}.")
+            row = uow.prompts.label(name, label)
+            if row is None:
+                uow.prompts.add_label(PromptLabelRow(name=name, label=label, version_id=target.id, moved_by=actor))
+            else:
+                row.version_id, row.moved_by, row.moved_at = target.id, actor, utcnow()
+            uow.commit()
+        log.info("prompt %s: label %s -> v%d (by %s)", name, label, version, actor)
+
+    def remove_label(self, name: str, label: str) -> None:
+        with self._uow() as uow:
+            row = uow.prompts.label(name, label)
+            if row is not None:
+                uow.prompts.delete_label(row)
+                uow.commit()
+
+    # Internals --------------------------------------------------------------------------------------------------
+
+    def _save(
+        self, name: str, content: str, *, author: str, author_id: str | None, source: str, message: str
+    ) -> SaveResult:
+        if not NAME_PATTERN.match(name):
+            raise RegistryError(
+                f"'{name}' is not a prompt name: use letters, digits, '.', '_' or '-' (up to 128 characters)."
+            )
+        if len(content) > MAX_CONTENT_CHARS:
+            raise RegistryError(f"The prompt is {len(content):,} characters; the limit is {MAX_CONTENT_CHARS:,}.")
+        try:
+            template = PromptTemplate.parse(content, fallback_name=name)
+        except TemplateError as exc:
+            raise RegistryError(str(exc), exc) from exc
+        if template.name != name:
+            raise RegistryError(
+                f"The front matter says name: {template.name}, but this is prompt '{name}'. "
+                f"Change the name in the front matter to {name} (or remove it)."
+            )
+        digest = content_hash(content)
+        for attempt in range(3):  # two writers can race for the next number; the unique key decides, we retry
+            with self._uow() as uow:
+                existing = uow.prompts.version_by_content(name, digest)
+                if existing is not None:
+                    return SaveResult(_view(existing, self._labels_by_version(uow, name).get(existing.id, ())), False)
+                latest = uow.prompts.latest(name)
+                previous_file = uow.prompts.latest(name, source="file") if source == "file" else None
+                row = PromptVersionRow(
+                    id=new_id(), name=name, version=(latest.version + 1) if latest else 1, content=_normalise(content),
+                    content_sha256=digest, source=source, author=author[:128], author_id=author_id,
+                    message=message.strip(),
+                )  # fmt: skip
+                uow.prompts.add_version(row)
+                self._follow_file(uow, row, previous_file)
+                try:
+                    uow.commit()
+                except Exception as exc:  # an IntegrityError from any backend: someone saved first
+                    if attempt == 2 or "unique" not in str(exc).lower():
+                        raise
+                    continue
+                log.info("prompt %s: v%d recorded (%s, by %s)", name, row.version, source, author)
+                return SaveResult(_view(row, self._labels_by_version(uow, name).get(row.id, ())), True)
+        raise AssertionError("unreachable")
+
+    def _follow_file(self, uow: UnitOfWork, row: PromptVersionRow, previous_file: PromptVersionRow | None) -> None:
+        """The first version of a prompt becomes production; file versions move it while it follows the file."""
+        production = uow.prompts.label(row.name, PRODUCTION)
+        if production is None:
+            uow.prompts.add_label(
+                PromptLabelRow(name=row.name, label=PRODUCTION, version_id=row.id, moved_by=row.author)
+            )
+        elif previous_file is not None and production.version_id == previous_file.id and row.source == "file":
+            production.version_id, production.moved_by, production.moved_at = row.id, row.author, utcnow()
+
+    @staticmethod
+    def _labels_by_version(uow: UnitOfWork, name: str) -> dict[str, tuple[str, ...]]:
+        labels: dict[str, list[str]] = {}
+        for label, _ in uow.prompts.labels(name):
+            labels.setdefault(label.version_id, []).append(label.label)
+        return {version_id: tuple(sorted(names)) for version_id, names in labels.items()}
+
+    @staticmethod
+    def _label_target(uow: UnitOfWork, name: str, label: str) -> PromptVersionRow | None:
+        row = uow.prompts.label(name, label)
+        return None if row is None else uow.prompts.version_by_id(row.version_id)
+
+    def _find(self, uow: UnitOfWork, name: str, ref: int | str | None) -> PromptVersionRow:
+        if ref is None or ref == LATEST:
+            row = uow.prompts.latest(name)
+            if row is None:
+                raise PromptNotFound(f"There is no prompt named '{name}'.")
+            return row
+        if isinstance(ref, int) or str(ref).lstrip("v").isdigit():
+            number = int(str(ref).lstrip("v"))
+            row = uow.prompts.version(name, number)
+            if row is None:
+                raise PromptNotFound(f"Prompt '{name}' has no version {number}.")
+            return row
+        row = self._label_target(uow, name, str(ref))
+        if row is None:
+            raise PromptNotFound(f"Prompt '{name}' has no label '{ref}'.")
+        return row
+
+
+def _view(row: PromptVersionRow, labels: tuple[str, ...]) -> PromptVersion:
+    return PromptVersion(
+        id=row.id,
+        name=row.name,
+        version=row.version,
+        content=row.content,
+        content_sha256=row.content_sha256,
+        source=row.source,
+        author=row.author,
+        message=row.message,
+        created_at=row.created_at,
+        labels=labels,
+    )

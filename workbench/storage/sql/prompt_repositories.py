@@ -1,0 +1,172 @@
+"""SQLAlchemy repositories of the prompt registry (versions and labels) and the playground's runs."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy.orm import Session
+
+from workbench.storage.sql.tables import (
+    PlaygroundCellRow,
+    PlaygroundInputRow,
+    PlaygroundRunRow,
+    PlaygroundVariantRow,
+    PromptLabelRow,
+    PromptVersionRow,
+)
+
+
+class SqlPromptRepository:
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def add_version(self, row: PromptVersionRow) -> None:
+        self._session.add(row)
+
+    def add_label(self, row: PromptLabelRow) -> None:
+        self._session.add(row)
+
+    def delete_label(self, row: PromptLabelRow) -> None:
+        self._session.delete(row)
+
+    def names(self) -> Sequence[tuple[str, int, int, datetime]]:
+        """(name, latest version, number of versions, last change) of every prompt, by name."""
+        query = (
+            select(
+                PromptVersionRow.name,
+                func.max(PromptVersionRow.version),
+                func.count(),
+                func.max(PromptVersionRow.created_at),
+            )
+            .group_by(PromptVersionRow.name)
+            .order_by(PromptVersionRow.name)
+        )
+        return [(name, int(latest), int(count), at) for name, latest, count, at in self._session.execute(query)]
+
+    def versions(self, name: str) -> Sequence[PromptVersionRow]:
+        query = select(PromptVersionRow).where(PromptVersionRow.name == name).order_by(PromptVersionRow.version.desc())
+        return self._session.scalars(query).all()
+
+    def version(self, name: str, version: int) -> PromptVersionRow | None:
+        query = select(PromptVersionRow).where(PromptVersionRow.name == name, PromptVersionRow.version == version)
+        return self._session.scalar(query)
+
+    def version_by_id(self, version_id: str) -> PromptVersionRow | None:
+        return self._session.get(PromptVersionRow, version_id)
+
+    def version_by_content(self, name: str, content_sha256: str) -> PromptVersionRow | None:
+        query = select(PromptVersionRow).where(
+            PromptVersionRow.name == name, PromptVersionRow.content_sha256 == content_sha256
+        )
+        return self._session.scalar(query)
+
+    def latest(self, name: str, source: str | None = None) -> PromptVersionRow | None:
+        query = select(PromptVersionRow).where(PromptVersionRow.name == name)
+        if source is not None:
+            query = query.where(PromptVersionRow.source == source)
+        return self._session.scalar(query.order_by(PromptVersionRow.version.desc()).limit(1))
+
+    def label(self, name: str, label: str) -> PromptLabelRow | None:
+        query = select(PromptLabelRow).where(PromptLabelRow.name == name, PromptLabelRow.label == label)
+        return self._session.scalar(query)
+
+    def labels(self, name: str | None = None) -> Sequence[tuple[PromptLabelRow, int]]:
+        """Labels with the version number they point at; of one prompt, or of all."""
+        query = select(PromptLabelRow, PromptVersionRow.version).join(
+            PromptVersionRow, PromptVersionRow.id == PromptLabelRow.version_id
+        )
+        if name is not None:
+            query = query.where(PromptLabelRow.name == name)
+        rows = self._session.execute(query.order_by(PromptLabelRow.name, PromptLabelRow.label))
+        return [(label, int(version)) for label, version in rows]
+
+
+class SqlPlaygroundRepository:
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def add_run(
+        self, run: PlaygroundRunRow, variants: Sequence[PlaygroundVariantRow], inputs: Sequence[PlaygroundInputRow]
+    ) -> None:
+        self._session.add(run)
+        self._session.flush()  # the run first: its variants and inputs refer to it (no ORM relationships here)
+        self._session.add_all([*variants, *inputs])
+
+    def add_cell(self, cell: PlaygroundCellRow) -> None:
+        self._session.add(cell)
+
+    def get(self, run_id: str) -> PlaygroundRunRow | None:
+        return self._session.get(PlaygroundRunRow, run_id)
+
+    def list_runs(self, user_id: str | None = None, limit: int = 50) -> Sequence[PlaygroundRunRow]:
+        query = select(PlaygroundRunRow)
+        if user_id is not None:
+            query = query.where(PlaygroundRunRow.user_id == user_id)
+        return self._session.scalars(query.order_by(PlaygroundRunRow.created_at.desc()).limit(limit)).all()
+
+    def variants(self, run_id: str) -> Sequence[PlaygroundVariantRow]:
+        query = select(PlaygroundVariantRow).where(PlaygroundVariantRow.run_id == run_id)
+        return self._session.scalars(query.order_by(PlaygroundVariantRow.position)).all()
+
+    def inputs(self, run_id: str) -> Sequence[PlaygroundInputRow]:
+        query = select(PlaygroundInputRow).where(PlaygroundInputRow.run_id == run_id)
+        return self._session.scalars(query.order_by(PlaygroundInputRow.row_index)).all()
+
+    def cells(self, run_id: str) -> Sequence[PlaygroundCellRow]:
+        query = select(PlaygroundCellRow).where(PlaygroundCellRow.run_id == run_id)
+        return self._session.scalars(query.order_by(PlaygroundCellRow.row_index, PlaygroundCellRow.position)).all()
+
+    def done_keys(self, run_id: str) -> set[tuple[int, int]]:
+        """(row index, variant position) of every finished cell."""
+        query = select(PlaygroundCellRow.row_index, PlaygroundCellRow.position).where(
+            PlaygroundCellRow.run_id == run_id
+        )
+        return {(int(row), int(position)) for row, position in self._session.execute(query)}
+
+    def cell_counts(self, run_ids: Sequence[str]) -> dict[str, dict[str, int]]:
+        """run id -> {status: number of cells}."""
+        query = (
+            select(PlaygroundCellRow.run_id, PlaygroundCellRow.status, func.count())
+            .where(PlaygroundCellRow.run_id.in_(list(run_ids)))
+            .group_by(PlaygroundCellRow.run_id, PlaygroundCellRow.status)
+        )
+        counts: dict[str, dict[str, int]] = {}
+        for run_id, status, count in self._session.execute(query):
+            counts.setdefault(run_id, {})[status] = int(count)
+        return counts
+
+    def delete_failed_cells(self, run_id: str) -> int:
+        query = delete(PlaygroundCellRow).where(PlaygroundCellRow.run_id == run_id, PlaygroundCellRow.status != "ok")
+        return int(self._session.execute(query).rowcount or 0)  # type: ignore[attr-defined]
+
+    def claim(self, run_id: str, owner: str, now: datetime, expires_at: datetime) -> bool:
+        """Take the run's lease when it is free, expired or already ours; True when taken (atomic)."""
+        query = (
+            update(PlaygroundRunRow)
+            .where(
+                PlaygroundRunRow.id == run_id,
+                or_(
+                    PlaygroundRunRow.lease_owner.is_(None),
+                    PlaygroundRunRow.lease_owner == owner,
+                    and_(PlaygroundRunRow.lease_expires_at.is_not(None), PlaygroundRunRow.lease_expires_at < now),
+                ),
+            )
+            .values(lease_owner=owner, lease_expires_at=expires_at, stop_requested=False)
+            .execution_options(synchronize_session=False)
+        )
+        return bool(self._session.execute(query).rowcount)  # type: ignore[attr-defined]
+
+    def renew(self, run_id: str, owner: str, expires_at: datetime) -> bool:
+        """Extend our lease; False when it was taken from us (we then stop)."""
+        query = (
+            update(PlaygroundRunRow)
+            .where(PlaygroundRunRow.id == run_id, PlaygroundRunRow.lease_owner == owner)
+            .values(lease_expires_at=expires_at)
+            .execution_options(synchronize_session=False)
+        )
+        return bool(self._session.execute(query).rowcount)  # type: ignore[attr-defined]
+
+    def stop_requested(self, run_id: str) -> bool:
+        return bool(self._session.scalar(select(PlaygroundRunRow.stop_requested).where(PlaygroundRunRow.id == run_id)))
