@@ -6,13 +6,11 @@ saving changes which version the editor shows.
 
 from __future__ import annotations
 
-from typing import Any
-
 import streamlit as st
-import yaml
 
 from workbench.bootstrap import Container
 from workbench.domain.users import UserView
+from workbench.prompting.front_matter import with_system
 from workbench.prompting.registry import PRODUCTION, PromptVersion, RegistryError
 from workbench.prompting.templates import TemplateError
 
@@ -65,33 +63,6 @@ def promote(
                 st.rerun()
         if disabled:
             st.caption("This variant is edited: save it as a version first, then label that version.")
-
-
-def with_system(text: str, system: str) -> str:
-    """The template file text with `system:` in its front matter replaced (front matter added when missing)."""
-    header: dict[str, Any] = {}
-    body = text
-    if text.startswith("---"):
-        _, sep, rest = text.partition("\n")
-        front, found, after = ("", "---", rest[3:]) if rest.startswith("---") else rest.partition("\n---")
-        if sep and found:
-            loaded = yaml.safe_load(front) or {}
-            header = dict(loaded) if isinstance(loaded, dict) else {}
-            body = after.partition("\n")[2]
-    header["system"] = system.strip() + "\n" if "\n" in system.strip() else system.strip()
-    dumped = yaml.dump(header, Dumper=_Dumper, sort_keys=False, allow_unicode=True, default_flow_style=None)
-    return f"---\n{dumped}---\n{body.lstrip(chr(10))}"
-
-
-class _Dumper(yaml.SafeDumper):
-    """Multi-line strings as literal blocks (`|`), as people write system prompts by hand."""
-
-
-def _literal(dumper: yaml.SafeDumper, data: str) -> yaml.Node:
-    return dumper.represent_scalar("tag:yaml.org,2002:str", data, style="|" if "\n" in data else None)
-
-
-_Dumper.add_representer(str, _literal)
 
 
 def _set_flash(position: int, message: str) -> None:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import statistics
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any
 
 import pandas as pd
@@ -86,11 +85,11 @@ def show_try(container: Container, run_id: str) -> None:
 
 
 def _try_body(container: Container, run_id: str, was_live: bool) -> None:
-    playground = container.playground
-    view = playground.run(run_id)
+    snapshot = container.playground.snapshot(run_id)
+    view = snapshot.run
     if was_live and not is_live(container, view):
         st.rerun()  # finished: show it without the refresh timer
-    variants, cells = playground.variants(run_id), {cell.position: cell for cell in playground.cells(run_id)}
+    variants, cells = snapshot.variants, {cell.position: cell for cell in snapshot.cells}
     st.caption(
         f"{STATUS_ICONS.get(view.status, '')} {view.title} · {view.created_at:%Y-%m-%d %H:%M} UTC · {view.status}"
     )
@@ -115,10 +114,7 @@ def _try_body(container: Container, run_id: str, was_live: bool) -> None:
 
 def is_live(container: Container, view: RunView) -> bool:
     """Being worked on here, or by another process whose lease has not run out."""
-    if container.playground_jobs.is_running(view.id):
-        return True
-    lease = view.lease_expires_at
-    return view.status == "running" and lease is not None and lease > datetime.now(UTC)
+    return container.playground_jobs.is_running(view.id) or view.live
 
 
 def run_panel(container: Container, run_id: str, prefix: str) -> None:
@@ -133,8 +129,9 @@ def run_panel(container: Container, run_id: str, prefix: str) -> None:
 
 
 def _panel_body(container: Container, run_id: str, prefix: str, was_live: bool) -> None:
-    playground, jobs = container.playground, container.playground_jobs
-    view = playground.run(run_id)
+    jobs = container.playground_jobs
+    snapshot = container.playground.snapshot(run_id)
+    view = snapshot.run
     live = is_live(container, view)
     if was_live and not live:
         st.rerun()  # finished or stopped: redraw the page once, without the refresh timer
@@ -164,7 +161,7 @@ def _panel_body(container: Container, run_id: str, prefix: str, was_live: bool) 
             "Retry failed cells", key=f"pg_{prefix}_retry", icon=":material/replay:"
         ):
             _start(container, run_id, retry_failed=True)
-    variants, inputs, cells = playground.variants(run_id), playground.inputs(run_id), playground.cells(run_id)
+    variants, inputs, cells = snapshot.variants, snapshot.inputs, snapshot.cells
     buttons.download_button(
         "Export CSV", data=_exporter(container, run_id), file_name=f"playground-{run_id[:8]}.csv", mime="text/csv",
         key=f"pg_{prefix}_export", icon=":material/download:", on_click="ignore",

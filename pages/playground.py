@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import queue
-import threading
 
 import streamlit as st
 
@@ -83,16 +82,9 @@ def stream(run_id: str, variants: list[Variant]) -> None:
     Streamlit elements belong to this script thread: the worker's callbacks only put deltas on a queue.
     """
     deltas: queue.Queue[tuple[int, str]] = queue.Queue()
-    finished = threading.Event()
-    failures: list[str] = []
-
-    def work() -> None:
-        try:
-            playground.execute(run_id, on_delta=lambda _row, position, text: deltas.put((position, text)))
-        except Exception as exc:  # noqa: BLE001 - shown on the page; the run records it too
-            failures.append(f"The run stopped: {type(exc).__name__}: {exc}")
-        finally:
-            finished.set()
+    jobs = container.playground_jobs
+    # A background job like a dataset run: a reload or a closed tab does not cut it off, and shutdown waits for it.
+    jobs.start(run_id, on_delta=lambda _row, position, text: deltas.put((position, text)))
 
     st.divider()
     boxes = []
@@ -102,8 +94,7 @@ def stream(run_id: str, variants: list[Variant]) -> None:
             boxes.append(st.empty())
             boxes[-1].caption("Waiting for the first token…")
     texts = [""] * len(variants)
-    threading.Thread(target=work, name=f"playground-try-{run_id[:8]}", daemon=True).start()
-    while not (finished.is_set() and deltas.empty()):
+    while jobs.is_running(run_id) or not deltas.empty():
         changed: set[int] = set()
         try:
             position, text = deltas.get(timeout=0.1)
@@ -115,8 +106,9 @@ def stream(run_id: str, variants: list[Variant]) -> None:
             pass
         for position in changed:
             boxes[position].markdown(texts[position] + " ▌")
-    if failures:
-        st.session_state[TRY_ERROR] = failures[0]
+    failure = jobs.error(run_id)
+    if failure:
+        st.session_state[TRY_ERROR] = f"The run stopped: {failure}"
 
 
 # Dataset: every variant over every row, in the background ---------------------------------------------------------

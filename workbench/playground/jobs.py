@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from workbench.playground.service import PlaygroundService, RunBusy
@@ -29,8 +30,13 @@ class PlaygroundJobs:
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _closed: bool = False
 
-    def start(self, run_id: str, *, retry_failed: bool = False) -> bool:
-        """Start (or resume) a run in the background; False when this process already works on it."""
+    def start(
+        self, run_id: str, *, retry_failed: bool = False, on_delta: Callable[[int, int, str], None] | None = None
+    ) -> bool:
+        """Start (or resume) a run in the background; False when this process already works on it.
+
+        on_delta(row, position, text) receives answers as they stream (from worker threads).
+        """
         with self._lock:
             if self._closed:
                 raise RuntimeError("the app is shutting down")
@@ -38,7 +44,7 @@ class PlaygroundJobs:
             if job is not None and job.thread.is_alive():
                 return False
             stop = threading.Event()
-            job = _Job(threading.Thread(target=self._run, args=(run_id, stop, retry_failed), daemon=True,
+            job = _Job(threading.Thread(target=self._run, args=(run_id, stop, retry_failed, on_delta), daemon=True,
                                         name=f"playground-run-{run_id[:8]}"), stop)  # fmt: skip
             self._jobs[run_id] = job
             job.thread.start()
@@ -57,6 +63,14 @@ class PlaygroundJobs:
             job = self._jobs.get(run_id)
             return job is not None and job.thread.is_alive()
 
+    def wait(self, run_id: str, timeout: float | None = None) -> bool:
+        """Wait for this process's work on the run to end; True when it has."""
+        with self._lock:
+            job = self._jobs.get(run_id)
+        if job is not None:
+            job.thread.join(timeout)
+        return not self.is_running(run_id)
+
     def error(self, run_id: str) -> str | None:
         """Why this process's last attempt at the run ended early (None when it did not)."""
         with self._lock:
@@ -73,9 +87,15 @@ class PlaygroundJobs:
         for job in jobs:
             job.thread.join(timeout=timeout)
 
-    def _run(self, run_id: str, stop: threading.Event, retry_failed: bool) -> None:
+    def _run(
+        self,
+        run_id: str,
+        stop: threading.Event,
+        retry_failed: bool,
+        on_delta: Callable[[int, int, str], None] | None,
+    ) -> None:
         try:
-            self.service.execute(run_id, stop=stop, retry_failed=retry_failed)
+            self.service.execute(run_id, stop=stop, retry_failed=retry_failed, on_delta=on_delta)
         except RunBusy as exc:
             self._fail(run_id, str(exc))
         except Exception as exc:  # recorded on the run and shown on the page

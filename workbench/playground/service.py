@@ -112,6 +112,21 @@ class RunView:
     def progress(self) -> float:
         return self.done_cells / self.total_cells if self.total_cells else 1.0
 
+    @property
+    def live(self) -> bool:
+        """Being worked on by some runner, here or in another process, whose lease has not run out."""
+        return self.status == "running" and self.lease_expires_at is not None and self.lease_expires_at > utcnow()
+
+
+@dataclass(frozen=True, slots=True)
+class RunSnapshot:
+    """A run with everything a page shows of it, read in one transaction."""
+
+    run: RunView
+    variants: list[Variant]
+    inputs: list[dict[str, Any]]
+    cells: list[Cell]
+
 
 def runner_name() -> str:
     """Who holds a lease: host, process and a random part (two runners in one process differ too)."""
@@ -486,8 +501,24 @@ class PlaygroundService:
     def runs(self, user_id: str | None = None, limit: int = 50) -> list[RunView]:
         with self._uow() as uow:
             rows = uow.playground.list_runs(user_id, limit)
-            counts = uow.playground.cell_counts([row.id for row in rows])
-            return [_run_view(row, len(uow.playground.variants(row.id)), counts.get(row.id, {})) for row in rows]
+            ids = [row.id for row in rows]
+            counts, variants = uow.playground.cell_counts(ids), uow.playground.variant_counts(ids)
+            return [_run_view(row, variants.get(row.id, 0), counts.get(row.id, {})) for row in rows]
+
+    def snapshot(self, run_id: str) -> RunSnapshot:
+        """The run, its variants, inputs and finished cells, consistent with each other."""
+        with self._uow() as uow:
+            row = uow.playground.get(run_id)
+            if row is None:
+                raise PlaygroundError(f"There is no playground run {run_id}.")
+            variants = [_variant(v) for v in uow.playground.variants(run_id)]
+            counts = uow.playground.cell_counts([run_id]).get(run_id, {})
+            return RunSnapshot(
+                run=_run_view(row, len(variants), counts),
+                variants=variants,
+                inputs=[dict(i.values) for i in uow.playground.inputs(run_id)],
+                cells=[_cell_view(c) for c in uow.playground.cells(run_id)],
+            )
 
     def run(self, run_id: str) -> RunView:
         with self._uow() as uow:
@@ -511,8 +542,8 @@ class PlaygroundService:
 
     def export_csv(self, run_id: str) -> str:
         """The grid as CSV: one line per input row, its values, then per variant output, status and figures."""
-        self.run(run_id)  # an unknown run is an error, not an empty file
-        variants, inputs, cells = self.variants(run_id), self.inputs(run_id), self.cells(run_id)
+        snapshot = self.snapshot(run_id)
+        variants, inputs, cells = snapshot.variants, snapshot.inputs, snapshot.cells
         by_key = {(cell.row_index, cell.position): cell for cell in cells}
         columns = list(dict.fromkeys(name for values in inputs for name in values))
         figures = ("status", "output", "error", "latency_ms", "ttft_ms", "input_tokens", "output_tokens", "cost_usd")

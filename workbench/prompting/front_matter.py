@@ -167,3 +167,29 @@ def _check_parameters(matter: FrontMatter, template: str, parameters: Any) -> No
             raise matter.problem(template, where, f"'{where}' must be {'a whole number' if whole else 'a number'}")
         if not low <= value <= high:
             raise matter.problem(template, where, f"'{where}' must be between {low:g} and {high:g}")
+
+
+def with_system(text: str, system: str) -> str:
+    """The prompt file text with `system:` in its front matter replaced (front matter added when there is none)."""
+    match = _FRONT_MATTER.match(text)
+    header: dict[str, Any] = {}
+    body = text
+    if match:
+        loaded = yaml.safe_load(match.group(1) or "") or {}
+        header = dict(loaded) if isinstance(loaded, dict) else {}
+        body = text[match.end() :]
+    system = system.strip()
+    header["system"] = system + "\n" if "\n" in system else system
+    dumped = yaml.dump(header, Dumper=_BlockDumper, sort_keys=False, allow_unicode=True, default_flow_style=None)
+    return f"---\n{dumped}---\n{body.lstrip(chr(10))}"
+
+
+class _BlockDumper(yaml.SafeDumper):
+    """Multi-line strings as literal blocks (`|`), as people write system prompts by hand."""
+
+
+def _literal(dumper: yaml.SafeDumper, data: str) -> yaml.Node:
+    return dumper.represent_scalar("tag:yaml.org,2002:str", data, style="|" if "\n" in data else None)
+
+
+_BlockDumper.add_representer(str, _literal)

@@ -151,11 +151,17 @@ def test_a_stop_request_reaches_a_runner_in_another_service(
     thread = threading.Thread(target=lambda: result.append(runner.execute(run_id, on_cell=lambda c: started.set())))
     thread.start()
     assert started.wait(10)
+    assert other.run(run_id).live  # seen from another process too: it holds an unexpired lease
     other.request_stop(run_id)
     thread.join(30)
     run = runner.run(run_id)
-    assert run.status == "stopped"
+    assert run.status == "stopped" and not run.live
     assert run.done_cells < 60
+    snapshot = other.snapshot(run_id)
+    assert (snapshot.run.id, len(snapshot.variants), len(snapshot.inputs), len(snapshot.cells)) == (
+        run_id, 1, 60, run.done_cells,
+    )  # fmt: skip
+    assert [(r.id, r.variant_count) for r in other.runs()] == [(run_id, 1)]
 
 
 def test_failures_stay_in_their_cells_and_can_be_retried(service: PlaygroundService, runtime: EchoRuntime) -> None:

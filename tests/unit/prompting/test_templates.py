@@ -306,3 +306,16 @@ def test_load_prompt_rereads_an_edited_file(tmp_path: Path) -> None:
 def test_load_prompt_refuses_paths_and_unknown_names(name: str, tmp_path: Path) -> None:
     with pytest.raises(TemplateError):
         load_prompt(name, tmp_path)
+
+
+def test_with_system_replaces_the_system_message_and_keeps_the_rest() -> None:
+    from workbench.prompting.front_matter import with_system
+
+    text = "---\nname: x\nvariables: [q]\nsystem: Old.\n---\nAsk {{ q }}\n"
+    edited = with_system(text, "Line one.\nLine two.")
+    template = PromptTemplate.parse(edited, fallback_name="x")
+    assert (template.name, template.variables, template.body) == ("x", ("q",), "Ask {{ q }}")
+    assert template.system.strip() == "Line one.\nLine two."
+    assert "system: |" in edited
+    bare = PromptTemplate.parse(with_system("Ask {{ q }}", "Be brief."), fallback_name="y")
+    assert (bare.system, bare.body) == ("Be brief.", "Ask {{ q }}")

@@ -137,6 +137,14 @@ class SqlPlaygroundRepository:
             counts.setdefault(run_id, {})[status] = int(count)
         return counts
 
+    def variant_counts(self, run_ids: Sequence[str]) -> dict[str, int]:
+        query = (
+            select(PlaygroundVariantRow.run_id, func.count())
+            .where(PlaygroundVariantRow.run_id.in_(list(run_ids)))
+            .group_by(PlaygroundVariantRow.run_id)
+        )
+        return {run_id: int(count) for run_id, count in self._session.execute(query)}
+
     def delete_failed_cells(self, run_id: str) -> int:
         query = delete(PlaygroundCellRow).where(PlaygroundCellRow.run_id == run_id, PlaygroundCellRow.status != "ok")
         return int(self._session.execute(query).rowcount or 0)  # type: ignore[attr-defined]
