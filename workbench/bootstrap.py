@@ -18,6 +18,9 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from workbench.config import Settings, get_settings
+from workbench.labelling.annotation import AnnotationService
+from workbench.labelling.queues import QueueService
+from workbench.labelling.review import ReviewService
 from workbench.llm import LLMRuntime
 from workbench.playground.jobs import PlaygroundJobs
 from workbench.playground.service import PlaygroundService
@@ -91,6 +94,19 @@ class Container:
             max_concurrency=self.settings.playground.max_concurrency, max_rows=self.settings.playground.max_rows,
             lease_s=self.settings.playground.lease_s,
         )  # fmt: skip
+
+    @property
+    def label_queues(self) -> QueueService:
+        """Rubrics, queues, members, items and progress (cheap to build)."""
+        return QueueService(self.uow)
+
+    @property
+    def annotation(self) -> AnnotationService:
+        return AnnotationService(self.uow)
+
+    @property
+    def review(self) -> ReviewService:
+        return ReviewService(self.uow)
 
     @property
     def mongo_url_for_display(self) -> str:

@@ -68,6 +68,40 @@ EXPECTED_COLUMNS = {
         "error": True, "latency_ms": True, "ttft_ms": True, "input_tokens": True, "output_tokens": True,
         "tokens_estimated": False, "cost_usd": True, "created_at": False,
     },
+    "rubrics": {"id": False, "name": False, "description": False, "created_by": False, "created_at": False},
+    "rubric_versions": {
+        "id": False, "rubric_id": False, "version": False, "definition": False, "created_by": False,
+        "created_at": False,
+    },
+    "label_queues": {
+        "id": False, "name": False, "description": False, "rubric_version_id": False, "annotators_per_item": False,
+        "status": False, "created_by": False, "created_at": False,
+    },
+    "label_queue_members": {"id": False, "queue_id": False, "user_id": False, "added_at": False},
+    "label_items": {
+        "id": False, "queue_id": False, "source_kind": False, "source_id": False, "payload": False,
+        "created_at": False,
+    },
+    "label_assignments": {
+        "id": False, "item_id": False, "queue_id": False, "annotator_id": False, "status": False, "reason": True,
+        "assigned_at": False, "finished_at": True,
+    },
+    "labels": {
+        "id": False, "assignment_id": False, "item_id": False, "annotator_id": False, "rubric_version_id": False,
+        "values": False, "chunk_relevance": False, "created_at": False, "updated_at": False,
+    },
+    "adjudications": {
+        "id": False, "item_id": False, "reviewer_id": True, "reviewer": False, "method": False, "values": False,
+        "chunk_relevance": False, "note": False, "decided_at": False,
+    },
+    "golden_datasets": {
+        "id": False, "name": False, "version": False, "queue_id": True, "description": False, "item_count": False,
+        "created_by": False, "created_at": False,
+    },
+    "golden_items": {
+        "id": False, "dataset_id": False, "position": False, "question": False, "reference_answer": False,
+        "reference_contexts": False, "labels": False, "source": False,
+    },
 }  # fmt: skip  # column -> nullable
 
 EXPECTED_INDEXES = {
@@ -94,6 +128,16 @@ EXPECTED_INDEXES = {
     "playground_variants": {},  # the unique indexes below lead with run_id
     "playground_inputs": {},
     "playground_cells": {},
+    "rubrics": {},
+    "rubric_versions": {},
+    "label_queues": {"ix_label_queues_rubric_version_id": ["rubric_version_id"]},
+    "label_queue_members": {"ix_label_queue_members_user_id": ["user_id"]},
+    "label_items": {"ix_label_items_queue_created": ["queue_id", "created_at"]},
+    "label_assignments": {"ix_label_assignments_queue_annotator": ["queue_id", "annotator_id", "status"]},
+    "labels": {"ix_labels_item_id": ["item_id"]},
+    "adjudications": {},
+    "golden_datasets": {},
+    "golden_items": {},
 }
 
 EXPECTED_UNIQUE = {
@@ -112,6 +156,16 @@ EXPECTED_UNIQUE = {
     "playground_variants": {"uq_playground_variants_run_position": ["run_id", "position"]},
     "playground_inputs": {"uq_playground_inputs_run_row": ["run_id", "row_index"]},
     "playground_cells": {"uq_playground_cells_run_row_position": ["run_id", "row_index", "position"]},
+    "rubrics": {"uq_rubrics_name": ["name"]},
+    "rubric_versions": {"uq_rubric_versions_rubric_version": ["rubric_id", "version"]},
+    "label_queues": {"uq_label_queues_name": ["name"]},
+    "label_queue_members": {"uq_label_queue_members_queue_user": ["queue_id", "user_id"]},
+    "label_items": {"uq_label_items_queue_source": ["queue_id", "source_kind", "source_id"]},
+    "label_assignments": {"uq_label_assignments_item_annotator": ["item_id", "annotator_id"]},
+    "labels": {"uq_labels_assignment_id": ["assignment_id"]},
+    "adjudications": {"uq_adjudications_item_id": ["item_id"]},
+    "golden_datasets": {"uq_golden_datasets_name_version": ["name", "version"]},
+    "golden_items": {"uq_golden_items_dataset_position": ["dataset_id", "position"]},
 }
 
 EXPECTED_FOREIGN_KEYS = {
@@ -127,9 +181,27 @@ EXPECTED_FOREIGN_KEYS = {
     "playground_variants": {("run_id", "playground_runs")},
     "playground_inputs": {("run_id", "playground_runs")},
     "playground_cells": {("run_id", "playground_runs")},
+    "rubrics": set(),
+    "rubric_versions": {("rubric_id", "rubrics")},
+    "label_queues": {("rubric_version_id", "rubric_versions")},
+    "label_queue_members": {("queue_id", "label_queues"), ("user_id", "users")},
+    "label_items": {("queue_id", "label_queues")},
+    "label_assignments": {("item_id", "label_items"), ("queue_id", "label_queues"), ("annotator_id", "users")},
+    "labels": {
+        ("assignment_id", "label_assignments"),
+        ("item_id", "label_items"),
+        ("annotator_id", "users"),
+        ("rubric_version_id", "rubric_versions"),
+    },
+    "adjudications": {("item_id", "label_items"), ("reviewer_id", "users")},
+    "golden_datasets": {("queue_id", "label_queues")},
+    "golden_items": {("dataset_id", "golden_datasets")},
 }
 # Records that outlive their author keep existing; everything else goes with its parent.
-SET_NULL = {("prompt_versions", "author_id"), ("playground_runs", "user_id")}
+SET_NULL = {
+    ("prompt_versions", "author_id"), ("playground_runs", "user_id"), ("adjudications", "reviewer_id"),
+    ("golden_datasets", "queue_id"),
+}  # fmt: skip
 
 
 def _check_schema(url: str) -> None:
@@ -178,10 +250,12 @@ def test_upgrade_downgrade_upgrade(db_url: str) -> None:
     assert not migrate.is_up_to_date(db_url)
 
     migrate.upgrade(db_url)
-    assert migrate.current_revision(db_url) == migrate.head_revision() == "0003"
+    assert migrate.current_revision(db_url) == migrate.head_revision() == "0004"
     assert migrate.is_up_to_date(db_url)
     _check_schema(db_url)
 
+    migrate.downgrade(db_url, "0003")
+    assert "labels" not in _tables(db_url)
     migrate.downgrade(db_url, "0002")
     assert "prompt_versions" not in _tables(db_url)
     migrate.downgrade(db_url, "0001")
@@ -215,7 +289,7 @@ def test_plain_alembic_uses_the_settings_url(isolated_environment: Path) -> None
 
     url = f"sqlite:///{isolated_environment.resolve() / 'workbench.db'}"
     assert (isolated_environment / "workbench.db").exists()
-    assert migrate.current_revision(url) == "0003"
+    assert migrate.current_revision(url) == "0004"
 
 
 @pytest.mark.parametrize(
@@ -227,5 +301,5 @@ def test_offline_sql_script(url: str, dialect_word: str) -> None:
     config.output_buffer = io.StringIO()
     command.upgrade(config, "head", sql=True)
     script = config.output_buffer.getvalue()
-    assert script.count("CREATE TABLE") == 13  # twelve tables and alembic_version
+    assert script.count("CREATE TABLE") == 23  # twenty-two tables and alembic_version
     assert dialect_word in script

@@ -8,6 +8,7 @@ from datetime import datetime
 from types import TracebackType
 from typing import Protocol, Self
 
+from workbench.storage.sql.labelling_repositories import SqlLabellingRepository
 from workbench.storage.sql.tables import (
     ConversationRow,
     FeedbackRow,
@@ -111,6 +112,8 @@ class UnitOfWork(abc.ABC):
     kb_documents: KbDocumentRepository
     prompts: PromptRepository
     playground: PlaygroundRepository
+    # Labelling has one repository and no in-memory fake: its rules are tested on SQLite and PostgreSQL.
+    labelling: SqlLabellingRepository
 
     def __enter__(self) -> Self:
         return self

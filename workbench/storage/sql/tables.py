@@ -296,3 +296,8 @@ class PlaygroundCellRow(Base):
     tokens_estimated: Mapped[bool] = mapped_column(default=False)
     cost_usd: Mapped[float | None] = mapped_column(Float, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+# The labelling tables live in their own module; importing it here registers them on Base.metadata wherever the
+# models are loaded (the app, Alembic, the schema tests).
+from workbench.storage.sql import labelling_tables as _labelling_tables  # noqa: E402, F401

@@ -1,0 +1,1 @@
+"""Feedback labelling: rubrics, queues and agreement between annotators."""
