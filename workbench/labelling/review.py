@@ -18,6 +18,13 @@ from datetime import datetime
 from statistics import median
 from typing import Any
 
+from workbench.labelling.analysis import (
+    Disagreement,
+    LabelledItem,
+    QueueAgreement,
+    disagreements,
+    queue_agreement,
+)
 from workbench.labelling.annotation import LabelProblems, label_view
 from workbench.labelling.queues import require_reviewer
 from workbench.labelling.rubrics import LabelValues, Rubric, RubricField
@@ -111,6 +118,43 @@ class ReviewService:
             row.decided_at = utcnow()
             uow.commit()
             return _decision(row)
+
+    # Agreement ------------------------------------------------------------------------------------------------
+
+    def agreement(self, actor: Actor, queue_id: str) -> QueueAgreement:
+        """Per compared rubric field: percent, Cohen's, Fleiss', Krippendorff's alpha; per-annotator figures."""
+        require_reviewer(actor)
+        with self._uow() as uow:
+            rubric, items, names = self._labelled(uow, queue_id)
+        return queue_agreement(rubric, items, names)
+
+    def disagreements(self, actor: Actor, queue_id: str, limit: int = 50) -> list[Disagreement]:
+        """The items whose labels disagree most, most first."""
+        require_reviewer(actor)
+        with self._uow() as uow:
+            rubric, items, _ = self._labelled(uow, queue_id)
+        return disagreements(rubric, items, limit)
+
+    @staticmethod
+    def _labelled(uow: UnitOfWork, queue_id: str) -> tuple[Rubric, list[LabelledItem], dict[str, str]]:
+        queue = uow.labelling.queue(queue_id)
+        if queue is None:
+            raise LabellingError("That queue does not exist.")
+        version = uow.labelling.rubric_version(queue.rubric_version_id)
+        assert version is not None
+        values: dict[str, dict[str, dict[str, object]]] = {}
+        for row in uow.labelling.labels_of_queue(queue_id):
+            values.setdefault(row.item_id, {})[row.annotator_id] = dict(row.values)
+        items = [
+            LabelledItem(item.id, str(item.payload.get("question", "")), values[item.id])
+            for item in uow.labelling.items(queue_id)
+            if item.id in values
+        ]
+        names = {}
+        for annotator_id in {a for labels in values.values() for a in labels}:
+            user = uow.users.get(annotator_id)
+            names[annotator_id] = user.username if user else annotator_id
+        return Rubric.from_dict(version.definition), items, names
 
     # Golden datasets ------------------------------------------------------------------------------------------
 

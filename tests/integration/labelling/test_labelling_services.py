@@ -253,3 +253,38 @@ def test_chat_answers_become_items_filtered_by_feedback(make_uow: MakeUow) -> No
     assert [turn["content"] for turn in later.history] == ["First question?", "First answer."]
     assert len(chat_items(make_uow(), ChatSource(feedback="unrated"))) == 1
     assert chat_items(make_uow(), ChatSource(knowledge_base="other")) == []
+
+
+def test_queue_agreement_and_disagreement_from_stored_labels(make_uow: MakeUow) -> None:
+    import krippendorff
+    from sklearn.metrics import cohen_kappa_score
+
+    world = World(make_uow, places=2, items=4)
+    a1, a2, _ = world.annotators
+    given = {  # item source id -> (a1's label, a2's label)
+        "src-0": ((True, 5), (True, 5)),
+        "src-1": ((True, 4), (False, 1)),
+        "src-2": ((False, 2), (False, 3)),
+        "src-3": ((True, 3), (True, 3)),
+    }
+    for annotator, column in ((a1, 0), (a2, 1)):
+        while (item := world.annotation.next_item(annotator, world.queue.id)) is not None:
+            correct, helpful = given[item.source_id][column]
+            world.annotation.submit(annotator, item.id, label(correct, helpful))
+    report = world.review.agreement(world.analyst, world.queue.id)
+    assert report.items == 4 and sorted(report.annotators) == ["a1", "a2"]  # columns in annotator-id order
+    by_key = {f.key: f.agreement for f in report.fields}
+    first = [given[f"src-{i}"][0] for i in range(4)]
+    second = [given[f"src-{i}"][1] for i in range(4)]
+    columns = (first, second) if report.annotators == ["a1", "a2"] else (second, first)
+    correct = [[float(c[0]) for c in col] for col in columns]
+    helpful = [[float(c[1]) for c in col] for col in columns]
+    assert by_key["correct"].percent == pytest.approx(0.75)
+    assert by_key["correct"].cohen == pytest.approx(cohen_kappa_score(correct[0], correct[1]), abs=1e-9)
+    assert by_key["helpfulness"].alpha == pytest.approx(
+        krippendorff.alpha(reliability_data=helpful, level_of_measurement="ordinal"), abs=1e-9
+    )
+    assert by_key["issue"].n_labels == 0  # optional and never given: nothing to compare, no error
+    worst = world.review.disagreements(world.analyst, world.queue.id)
+    assert worst[0].question == "Question 1?"  # yes vs no and 4 vs 1
+    assert worst[-1].score == 0.0
