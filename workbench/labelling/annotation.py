@@ -71,6 +71,8 @@ class AnnotationService:
         """Store (or revise) this annotator's label; returns the item, now showing the others' labels."""
         with self._uow() as uow:
             assignment, item = self._own(uow, actor, item_id)
+            if assignment.status == "skipped":
+                raise LabellingError("You skipped this item and its place went to someone else; it cannot be labelled.")
             rubric, version_id = self._rubric(uow, item)
             problems = rubric.check(label.values)
             if problems:
@@ -152,7 +154,8 @@ class AnnotationService:
             question=str(payload.get("question", "")), answer=str(payload.get("answer", "")),
             history=list(payload.get("history", [])), chunks=list(payload.get("chunks", [])),
             metadata=dict(payload.get("metadata", {})), assignment_id=assignment.id if assignment else None,
-            status=assignment.status if assignment else None, mine=mine,
+            status=assignment.status if assignment else None, reason=assignment.reason if assignment else None,
+            finished_at=assignment.finished_at if assignment else None, mine=mine,
             others=[label for label in labels if label.annotator_id != actor.id] if show_others else None,
             adjudicated=uow.labelling.adjudication(item_id) is not None,
         )  # fmt: skip

@@ -169,9 +169,14 @@ class QueueService:
             items = uow.labelling.items(queue_id)
             counts = uow.labelling.assignment_counts(queue_id)
             done_by_item: dict[str, int] = {}
+            taken_by_item: dict[str, int] = {}
+            items_of: dict[str, set[str]] = {}
             for assignment in uow.labelling.assignments(queue_id):
+                items_of.setdefault(assignment.annotator_id, set()).add(assignment.item_id)
                 if assignment.status in ("submitted", "flagged"):
                     done_by_item[assignment.item_id] = done_by_item.get(assignment.item_id, 0) + 1
+                if assignment.status != "skipped":
+                    taken_by_item[assignment.item_id] = taken_by_item.get(assignment.item_id, 0) + 1
             places = queue.annotators_per_item
             annotators = []
             users = {member.user_id for member in uow.labelling.members(queue_id)} | {a for a, _ in counts}
@@ -181,10 +186,12 @@ class QueueService:
                 user = uow.users.get(user_id)
                 mine = {status: counts.get((user_id, status), 0) for status in ("submitted", "flagged", "skipped",
                                                                                  "assigned")}  # fmt: skip
-                available = sum(1 for item in items if done_by_item.get(item.id, 0) < places) - sum(mine.values())
+                own = items_of.get(user_id, set())
+                # Items this annotator could still be given: a free place, and never given to them before.
+                available = sum(1 for item in items if taken_by_item.get(item.id, 0) < places and item.id not in own)
                 annotators.append(AnnotatorProgress(
                     user_id, user.username if user else "(deleted)", mine["submitted"], mine["flagged"],
-                    mine["skipped"], mine["assigned"], max(0, available),
+                    mine["skipped"], mine["assigned"], available,
                 ))  # fmt: skip
             return QueueProgress(
                 items=len(items), places=len(items) * places, labels=sum(done_by_item.values()),

@@ -103,6 +103,8 @@ class ItemView:
     metadata: dict[str, Any]
     assignment_id: str | None = None
     status: str | None = None  # this annotator's assignment status
+    reason: str | None = None  # why they skipped or flagged it
+    finished_at: datetime | None = None
     mine: LabelView | None = None
     others: list[LabelView] | None = None  # None: hidden until this annotator submits
     adjudicated: bool = False

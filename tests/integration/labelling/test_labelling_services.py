@@ -84,6 +84,7 @@ def test_each_item_gets_exactly_n_annotators_and_nobody_twice(world: World) -> N
         assert len({item.id for item in mine}) == len(mine)
     progress = world.queues.progress(world.analyst, world.queue.id)
     assert (progress.labels, progress.complete_items, progress.places, progress.share) == (6, 3, 6, 1.0)
+    assert [p.available for p in progress.annotators] == [0, 0, 0]
     assert sum(p.submitted for p in progress.annotators) == 6
 
 
@@ -113,6 +114,8 @@ def test_labels_are_blind_until_one_submits(world: World) -> None:
     item = world.annotation.next_item(first, world.queue.id)
     assert item is not None
     world.annotation.submit(first, item.id, label(correct=False, helpfulness=2))
+    mine = [p for p in world.queues.progress(first, world.queue.id).annotators]
+    assert [(p.submitted, p.available) for p in mine] == [(1, 2)]  # the other two items still have places
     same = world.annotation.next_item(second, world.queue.id)
     assert same is not None and same.id == item.id
     assert same.others is None  # second has not submitted: nothing of first's label
@@ -153,6 +156,9 @@ def test_skip_passes_the_item_on_and_flag_counts(make_uow: MakeUow) -> None:
     item = world.annotation.next_item(a1, world.queue.id)
     assert item is not None
     world.annotation.skip(a1, item.id, "not my language")
+    with pytest.raises(LabellingError, match="skipped"):
+        world.annotation.submit(a1, item.id, label())
+    assert world.annotation.my_items(a1, world.queue.id)[0].reason == "not my language"
     taken = world.annotation.next_item(a2, world.queue.id)
     assert taken is not None and taken.id == item.id  # the skipped place went to someone else
     world.annotation.flag(a2, item.id, "the answer is cut off")
