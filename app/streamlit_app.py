@@ -32,6 +32,10 @@ else:
         "Observe": [
             ("run_log", st.Page(PAGES / "run_log.py", title="Run log", icon=":material/monitoring:")),
         ],
+        "Label": [
+            ("labelling", st.Page(PAGES / "labelling.py", title="Labelling", icon=":material/label:")),
+            ("review", st.Page(PAGES / "review.py", title="Review", icon=":material/rule:")),
+        ],
         "Settings": [
             ("admin", st.Page(PAGES / "admin.py", title="Admin", icon=":material/admin_panel_settings:")),
             ("account", st.Page(PAGES / "account.py", title="Account", icon=":material/person:")),

@@ -53,7 +53,7 @@ def test_change_role_and_reset_password(app_env: AppEnvironment) -> None:
     assert bob.role == Role.ANNOTATOR
     next(b for b in at.button if b.label == "Reset password").click().run()
     fresh = at.code[0].value
-    assert signed_in("bob", fresh).title[0].value == "Account"
+    assert signed_in("bob", fresh).title[0].value == "Labelling"  # an annotator now, landing on their queues
 
 
 def test_system_tab_reports_healthy_stores(app_env: AppEnvironment) -> None:

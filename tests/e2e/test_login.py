@@ -53,11 +53,11 @@ def test_admin_signs_in_lands_on_chat_and_can_sign_out(app_env: AppEnvironment) 
     assert [t.value for t in at.title] == ["GenAI Workbench"]
 
 
-def test_annotator_sees_only_their_account_page(app_env: AppEnvironment) -> None:
+def test_annotator_sees_only_labelling_and_their_account(app_env: AppEnvironment) -> None:
     app_env.add_user("anna", Role.ANNOTATOR)
     at = signed_in("anna")
-    assert [t.value for t in at.title] == ["Account"]
-    with pytest.raises(ValueError, match=r"Known pages: \['[^,]*pages/account.py'\]"):
+    assert [t.value for t in at.title] == ["Labelling"]  # annotators land on their queues
+    with pytest.raises(ValueError, match=r"Known pages: \['[^,]*pages/labelling.py', '[^,]*pages/account.py'\]"):
         at.switch_page(ADMIN_PAGE)
 
 

@@ -12,6 +12,8 @@ EXPECTED = {
     "prompts": {"admin", "analyst"},
     "playground": {"admin", "analyst"},
     "run_log": {"admin", "analyst", "viewer"},
+    "labelling": {"admin", "analyst", "annotator"},
+    "review": {"admin", "analyst"},
     "admin": {"admin"},
     "account": {"admin", "analyst", "annotator", "viewer"},
 }

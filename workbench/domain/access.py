@@ -12,6 +12,8 @@ PAGE_ROLES: dict[str, frozenset[Role]] = {
     "prompts": frozenset({Role.ADMIN, Role.ANALYST}),
     "playground": frozenset({Role.ADMIN, Role.ANALYST}),
     "run_log": frozenset({Role.ADMIN, Role.ANALYST, Role.VIEWER}),
+    "labelling": frozenset({Role.ADMIN, Role.ANALYST, Role.ANNOTATOR}),
+    "review": frozenset({Role.ADMIN, Role.ANALYST}),
     "admin": frozenset({Role.ADMIN}),
     "account": EVERYONE,
 }
