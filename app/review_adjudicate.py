@@ -114,6 +114,12 @@ def choose_item(items: list[ReviewItem]) -> ReviewItem | None:
 def show_item(rubric: Rubric, item: ReviewItem) -> None:
     meta = item.metadata
     facts = [f"{key}: {meta[key]}" for key in ("model", "knowledge_base", "prompt", "rating", "run") if meta.get(key)]
+    if item.history:
+        with st.expander(f"Earlier turns ({len(item.history)})", icon=":material/history:"):
+            for turn in item.history:
+                st.markdown(
+                    f"**{common.plain(str(turn.get('role', '')))}**: {common.plain(str(turn.get('content', '')))}"
+                )
     st.markdown(f"**Question**  \n{common.plain(item.question) or ':gray[(none)]'}")
     with st.container(border=True):
         st.markdown(f"**Answer**  \n{common.plain(item.answer) or ':gray[(empty)]'}")
@@ -131,6 +137,10 @@ def show_item(rubric: Rubric, item: ReviewItem) -> None:
                    icon=":material/flag:")  # fmt: skip
     st.markdown("**Labels**")
     st.dataframe(labels_table(rubric, item), hide_index=True, key="review_adj_labels")
+    if item.ties:
+        names = ", ".join(rubric.field(key).label for key in item.ties)
+        st.warning(f"The annotators are split on: {common.plain(names)}. Accepting the majority would pick one side "
+                   "arbitrarily; decide these by hand.", icon=":material/balance:")  # fmt: skip
     st.caption(
         "Majority: the most frequent value (a tie goes to the label given first), the median of a scale (the lower "
         "of two middle values), the longest text; a passage is relevant when most who marked it said so."
@@ -151,6 +161,7 @@ def decide(container: Container, actor: Actor, rubric: Rubric, item: ReviewItem,
     if accept.button(
         "Accept majority" if decision is None else "Replace with the majority", key="review_adj_accept",
         type="primary" if decision is None else "secondary", icon=":material/how_to_vote:", width="stretch",
+        disabled=bool(item.ties), help="The annotators are split; set the final label by hand." if item.ties else None,
     ):  # fmt: skip
         record(container, actor, item, None, "")
     here = next(n for n, other in enumerate(items) if other.id == item.id)

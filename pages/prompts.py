@@ -7,7 +7,7 @@ import streamlit as st
 
 from app import prompt_views as views
 from app import ui
-from workbench.prompting.registry import PRODUCTION, PromptNotFound, PromptSummary, PromptVersion, RegistryError
+from workbench.prompting.registry import FILE, PRODUCTION, PromptNotFound, PromptSummary, PromptVersion, RegistryError
 from workbench.prompting.templates import TemplateError
 
 OTHER_LABEL = "another label…"
@@ -58,7 +58,7 @@ def labels_panel(versions: list[PromptVersion], chosen: PromptVersion) -> None:
     st.markdown("**Labels**")
     views.refill("labels", (chosen.name, chosen.version), {"prompts_label_target": chosen.version})
     left, right = st.columns(2)
-    others = sorted(set(current) - {PRODUCTION, "staging"})
+    others = sorted(set(current) - {PRODUCTION, "staging", FILE})  # `file` moves with prompts/ only
     choice = left.selectbox("Label", [PRODUCTION, "staging", *others, OTHER_LABEL], key="prompts_label_name")
     numbers = [v.version for v in versions]
     target = right.selectbox("Point it at", numbers, key="prompts_label_target", format_func=lambda n: f"v{n}")
@@ -90,7 +90,7 @@ def labels_panel(versions: list[PromptVersion], chosen: PromptVersion) -> None:
             was = f"v{before}" if before is not None else "not set"
             views.navigate(chosen.name, chosen.version, f"{label}: {was} → v{target}")
 
-    removable = sorted(set(current) - {PRODUCTION})
+    removable = sorted(set(current) - {PRODUCTION, FILE})
     if not removable:
         st.caption("production cannot be removed: chat answers with it. There are no other labels.")
         return

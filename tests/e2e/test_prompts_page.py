@@ -56,7 +56,7 @@ def test_the_list_shows_the_file_prompts_with_production_on_v1(prompts: Path) ->
     at = open_page(signed_in(), "prompts")
     table = next(frame.value for frame in at.dataframe if "description" in frame.value.columns)
     assert list(table["name"]) == ["greeting", "summary"]
-    assert list(table["labels"]) == ["production → v1", "production → v1"]
+    assert list(table["labels"]) == ["production → v1, file → v1", "production → v1, file → v1"]
     assert list(table["latest"]) == ["v1", "v1"]
     assert list(table["description"]) == ["Says hello to someone.", "Summarises a text."]
     assert at.selectbox(key="prompts_name").value == "greeting"
@@ -162,7 +162,7 @@ def test_moving_a_label_says_where_it_was_and_removing_one(app_env: AppEnvironme
     assert registry.get("greeting", "staging").version == 1
     assert at.selectbox(key="prompts_label_remove_name").options == ["staging (v1)"]
     at.button(key="prompts_label_remove").click().run()
-    assert [v.labels for v in registry.versions("greeting")] == [(PRODUCTION,), ()]
+    assert [v.labels for v in registry.versions("greeting")] == [(PRODUCTION,), ("file",)]
 
 
 def test_the_diff_shows_the_changed_line(app_env: AppEnvironment, prompts: Path) -> None:

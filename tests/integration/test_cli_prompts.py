@@ -68,26 +68,26 @@ def write(path: Path, text: str) -> str:
 def test_list_show_save_label_diff_round_trip(run: Run, prompts_dir: Path, tmp_path: Path) -> None:
     (prompts_dir / "broken.md").write_text("---\nname: other\n---\nHello")
     listed = run("prompts", "list")
-    assert listed.stdout.splitlines()[1].split()[:4] == ["greet", "v1", "production=v1", "1"]
+    assert listed.stdout.splitlines()[1].split()[:4] == ["greet", "v1", "file=v1", "production=v1"]
     assert "prompts/broken.md not recorded: The front matter says name: other" in listed.stderr
 
     shown = run("prompts", "show", "greet")
     assert shown.stdout == GREET
-    assert shown.stderr.startswith("greet v1  [production]  by prompts/greet.md")
+    assert shown.stderr.startswith("greet v1  [file, production]  by prompts/greet.md")
 
     v2 = write(tmp_path / "greet-v2.md", GREET_V2)
     assert run("prompts", "save", "greet", v2, "-m", "longer word").stdout == "recorded v2\n"
     assert run("prompts", "save", "greet", v2).stdout == "unchanged: v2 already has this content\n"
     assert run("prompts", "label", "greet", "staging", "2").stdout == "greet: staging -> v2\n"
 
-    assert run("prompts", "list").stdout.splitlines()[1].split()[:5] == [
-        "greet", "v2", "production=v1", "staging=v2", "2",
+    assert run("prompts", "list").stdout.splitlines()[1].split()[:6] == [
+        "greet", "v2", "file=v1", "production=v1", "staging=v2", "2",
     ]  # fmt: skip
     assert run("prompts", "show", "greet").stdout == GREET  # production stays where it was
     assert run("prompts", "show", "greet", "-v", "staging").stdout == GREET_V2
     assert "longer word" in run("prompts", "show", "greet", "--version", "latest").stderr
     history = run("prompts", "show", "greet", "--versions").stdout.splitlines()
-    assert [line.split()[:3] for line in history[1:]] == [["v2", "staging", "cli"], ["v1", "production", "file"]]
+    assert [line.split()[:3] for line in history[1:]] == [["v2", "staging", "cli"], ["v1", "file,production", "file"]]
 
     diff = run("prompts", "diff", "greet", "production", "staging").stdout.splitlines()
     assert diff[:2] == ["--- greet v1", "+++ greet v2"]

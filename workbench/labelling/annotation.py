@@ -18,8 +18,14 @@ from workbench.storage.ports import UnitOfWork
 from workbench.storage.sql.labelling_tables import LabelAssignmentRow, LabelItemRow, LabelRow
 from workbench.storage.sql.tables import new_id, utcnow
 
-DONE = ("submitted", "flagged")
 MAX_REASON = 2_000
+MAX_ATTEMPTS = 50
+
+
+def is_unique_violation(exc: Exception) -> bool:
+    """A unique-key conflict from SQLite or PostgreSQL: someone did the same thing a moment earlier."""
+    text = str(exc).lower()
+    return "unique" in text or "duplicate key" in text
 
 
 class AnnotationService:
@@ -28,7 +34,7 @@ class AnnotationService:
 
     def next_item(self, actor: Actor, queue_id: str) -> ItemView | None:
         """The item this annotator is working on, else a new one with a free place; None when nothing is left."""
-        for _ in range(5):  # a place taken by someone else in between: try the next item
+        for _ in range(MAX_ATTEMPTS):  # a place taken by someone else in between: look again
             with self._uow() as uow:
                 queue = uow.labelling.queue(queue_id)
                 if queue is None:
@@ -38,7 +44,13 @@ class AnnotationService:
                     raise LabellingForbidden("Only the queue's annotators are given its items.")
                 current = uow.labelling.assignments(queue_id, actor.id, "assigned")
                 if current:
-                    return self._view(uow, actor, current[0].item_id)
+                    if uow.labelling.adjudication(current[0].item_id) is None:
+                        return self._view(uow, actor, current[0].item_id)
+                    # Decided while it waited for this annotator: release it, it needs no more labels.
+                    current[0].status, current[0].reason = "skipped", "decided by a reviewer before it was labelled"
+                    current[0].finished_at = utcnow()
+                    uow.commit()
+                    continue
                 if queue.status != "open":
                     return None
                 item = uow.labelling.open_item_for(queue_id, actor.id, queue.annotators_per_item)
@@ -46,14 +58,20 @@ class AnnotationService:
                     return None
                 uow.labelling.add(LabelAssignmentRow(id=new_id(), item_id=item.id, queue_id=queue_id,
                                                      annotator_id=actor.id))  # fmt: skip
-                uow.labelling.flush()
+                try:
+                    uow.labelling.flush()
+                except Exception as exc:  # the same annotator asking twice at once (two tabs): look again
+                    if not is_unique_violation(exc):
+                        raise
+                    uow.rollback()
+                    continue
                 # SQLite does not lock rows: recount after our insert (writers are serialised), give up if over.
                 if uow.labelling.taken_places(item.id) > queue.annotators_per_item:
                     uow.rollback()
                     continue
                 uow.commit()
                 return self._view(uow, actor, item.id)
-        return None
+        raise LabellingError("Many annotators are taking items right now; ask for the next item again.")
 
     def item(self, actor: Actor, item_id: str) -> ItemView:
         """An item as this user may see it: annotators only items given to them; reviewers every item."""
@@ -69,6 +87,16 @@ class AnnotationService:
 
     def submit(self, actor: Actor, item_id: str, label: LabelValues) -> ItemView:
         """Store (or revise) this annotator's label; returns the item, now showing the others' labels."""
+        try:
+            return self._submit(actor, item_id, label)
+        except LabellingError:
+            raise
+        except Exception as exc:  # a double click: the first submit stored the label; this one revises it
+            if not is_unique_violation(exc):
+                raise
+            return self._submit(actor, item_id, label)
+
+    def _submit(self, actor: Actor, item_id: str, label: LabelValues) -> ItemView:
         with self._uow() as uow:
             assignment, item = self._own(uow, actor, item_id)
             if assignment.status == "skipped":
@@ -145,9 +173,9 @@ class AnnotationService:
             raise LabellingForbidden("This item was not given to you.")
         labels = [label_view(uow, row) for row in uow.labelling.labels_of_item(item_id)]
         mine = next((label for label in labels if label.annotator_id == actor.id), None)
-        finished = assignment is not None and assignment.status in DONE
-        # Blind: someone who has not submitted sees no other label (reviewers who do not annotate see all).
-        show_others = finished or (assignment is None and actor.reviews)
+        # Blind: others' labels only for someone whose own label is in (flagging alone does not unlock them);
+        # reviewers who do not annotate the item see them all.
+        show_others = mine is not None or (assignment is None and actor.reviews)
         payload: dict[str, Any] = item.payload
         return ItemView(
             id=item.id, queue_id=item.queue_id, source_kind=item.source_kind, source_id=item.source_id,

@@ -57,6 +57,9 @@ class QueueService:
                 uow.labelling.flush()
             versions = uow.labelling.rubric_versions(row.id)
             if versions and versions[0].definition == definition:
+                if description and description != row.description:  # a description is not a version
+                    row.description = description
+                    uow.commit()
                 return _rubric_view(row, versions[0])
             version = RubricVersionRow(
                 id=new_id(), rubric_id=row.id, version=(versions[0].version + 1) if versions else 1,

@@ -60,6 +60,8 @@ class ReviewItem:
     flags: list[tuple[str, str]]  # (annotator, reason)
     majority: LabelValues
     decision: Decision | None = None
+    history: list[dict[str, str]] = field(default_factory=list)  # the conversation's earlier turns
+    ties: tuple[str, ...] = ()  # fields whose majority is a tie: the reviewer should decide them
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +105,9 @@ class ReviewService:
             review = self._review_item(uow, item)
             if not review.labels:
                 raise LabellingError("Nobody has labelled this item yet.")
+            if label is None and review.ties:
+                names = ", ".join(_rubric(uow, item).field(key).label for key in review.ties)
+                raise LabellingError(f"The annotators are split on {names}: set the final label by hand.")
             method = "majority" if label is None else "manual"
             final = review.majority if label is None else label
             problems = _rubric(uow, item).check(final.values)
@@ -218,6 +223,7 @@ class ReviewService:
             id=item.id, question=str(payload.get("question", "")), answer=str(payload.get("answer", "")),
             chunks=list(payload.get("chunks", [])), metadata=dict(payload.get("metadata", {})), labels=labels,
             flags=flags, majority=majority(rubric, labels), decision=_decision(decision) if decision else None,
+            history=list(payload.get("history", [])), ties=tied_fields(rubric, labels),
         )  # fmt: skip
 
 
@@ -235,6 +241,24 @@ def majority(rubric: Rubric, labels: list[LabelView]) -> LabelValues:
             votes.setdefault(chunk_id, []).append(bool(relevant))
     relevance = {chunk_id: sum(marks) * 2 > len(marks) for chunk_id, marks in votes.items()}
     return LabelValues(values, relevance)
+
+
+def tied_fields(rubric: Rubric, labels: list[LabelView]) -> tuple[str, ...]:
+    """Compared fields whose majority is a tie (two or more values equally often; two different middle values)."""
+    tied = []
+    for item in rubric.compared:
+        given = [label.values[item.key] for label in labels if label.values.get(item.key) not in (None, "")]
+        if len(set(map(str, given))) < 2:
+            continue
+        if item.kind in ("binary", "categorical"):
+            counts = Counter(given).most_common()
+            if len(counts) > 1 and counts[0][1] == counts[1][1]:
+                tied.append(item.key)
+        elif len(given) % 2 == 0:
+            ordered = sorted(float(value) for value in given)
+            if ordered[len(ordered) // 2 - 1] != ordered[len(ordered) // 2]:
+                tied.append(item.key)
+    return tuple(tied)
 
 
 def _central(item: RubricField, given: list[Any]) -> Any:

@@ -34,8 +34,9 @@ def chat_items(uow: UnitOfWork, source: ChatSource) -> list[ItemDraft]:
             feedback=source.feedback, knowledge_base=source.knowledge_base, model=source.model,
             since=source.since, until=source.until, limit=source.limit,
         )  # fmt: skip
+        threads = uow.labelling.conversation_messages(list(dict.fromkeys(c.id for _, c, _ in answers)))
         for message, conversation, rating in answers:
-            before = uow.labelling.messages_before(conversation.id, message.seq, HISTORY_MESSAGES + 1)
+            before = [m for m in threads[conversation.id] if m.seq < message.seq][-(HISTORY_MESSAGES + 1) :]
             question = before[-1].content if before and before[-1].role == "user" else ""
             history = [{"role": m.role, "content": m.content} for m in (before[:-1] if question else before)]
             drafts.append(ItemDraft(

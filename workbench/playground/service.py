@@ -408,10 +408,8 @@ class PlaygroundService:
                 log.warning("playground run %s: cell (%d, %d) was already stored", run.id, cell.row_index,
                             cell.position)  # fmt: skip
                 uow.rollback()
-                existing = next(
-                    c for c in self.cells(run.id) if (c.row_index, c.position) == (cell.row_index, cell.position)
-                )
-                return existing
+                stored = [c for c in self.cells(run.id) if (c.row_index, c.position) == (cell.row_index, cell.position)]
+                return stored[0] if stored else cell
         return cell
 
     def _log_call(
@@ -476,22 +474,26 @@ class PlaygroundService:
                 stop.set()
 
     def _release(self, run_id: str, owner: str, failure: BaseException | None, lost: bool) -> None:
+        if lost:
+            return  # someone else holds the run now: its state is theirs to record
         try:
             with self._uow() as uow:
                 run = uow.playground.get(run_id)
-                if run is None or run.lease_owner != owner or lost:
+                if run is None:
                     return
                 done = len(uow.playground.done_keys(run_id))
                 total = run.row_count * len(uow.playground.variants(run_id))
+                error = None
                 if isinstance(failure, KeyboardInterrupt):  # Ctrl-C: a stop, not a failure
-                    run.status = "stopped"
+                    status = "stopped"
                 elif failure is not None:
-                    run.status, run.error = "failed", _failure_text(failure)
+                    status, error = "failed", _failure_text(failure)
                 else:
-                    run.status = "done" if done >= total else "stopped"
-                if run.status == "done":
-                    run.finished_at = utcnow()
-                run.lease_owner, run.lease_expires_at, run.stop_requested = None, None, False
+                    status = "done" if done >= total else "stopped"
+                # Conditional on still holding the lease: a runner that lost it never clears the new owner's.
+                if not uow.playground.release(run_id, owner, status, error, utcnow() if status == "done" else None):
+                    uow.rollback()
+                    return
                 uow.commit()
         except Exception as exc:  # noqa: BLE001 - the lease expires by itself; the run stays resumable
             log.warning("playground run %s: could not record the end of the run: %s", run_id, exc)

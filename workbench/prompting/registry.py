@@ -4,9 +4,9 @@ Sources of versions: files in prompts/ (picked up when they change on disk), the
 and the CLI. Saving content that some version already has returns that version; nothing is ever overwritten.
 Labels (production, staging, any name) point at versions and move; chat answers with the `production` version.
 
-Files stay the source of truth until someone takes control: a file change moves `production` to the new version
-only while `production` still points at the version the file had before. Once a person moves the label to
-another version, file changes add versions but leave the label where it was put.
+Files stay the source of truth until someone takes control: the `file` label marks the version the file in
+prompts/ has now, and a file change moves `production` with it only while `production` still points where `file`
+pointed. Once a person moves `production` elsewhere, file changes add versions but leave it where it was put.
 """
 
 from __future__ import annotations
@@ -49,6 +49,7 @@ log = logging.getLogger(__name__)
 
 PRODUCTION = "production"
 LATEST = "latest"  # not stored: always the newest version
+FILE = "file"  # moved by the registry only: the version the file in prompts/ has now
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 LABEL_PATTERN = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
 MAX_CONTENT_CHARS = 100_000
@@ -162,6 +163,8 @@ class PromptRegistry:
         source: str = "ui", label: str | None = None,
     ) -> SaveResult:  # fmt: skip
         """Record content as a new version (or find the version that has it); optionally point a label at it."""
+        if label:
+            _check_label(label)  # before saving: a bad label name must not leave a half-done save
         self.sync_files()
         result = self._save(name, content, author=author, author_id=author_id, source=source, message=message)
         if label:
@@ -171,13 +174,7 @@ class PromptRegistry:
 
     def set_label(self, name: str, label: str, version: int, *, actor: str) -> None:
         """Point a label at a version (creating the label, or moving it)."""
-        if label == LATEST:
-            raise RegistryError("'latest' always means the newest version; it cannot be moved.")
-        if not LABEL_PATTERN.match(label):
-            raise RegistryError(
-                f"'{label}' is not a label name: use up to 32 lower-case letters, digits, '-' or '_', "
-                "starting with a letter."
-            )
+        _check_label(label)
         with self._uow() as uow:
             target = uow.prompts.version(name, version)
             if target is None:
@@ -191,6 +188,8 @@ class PromptRegistry:
         log.info("prompt %s: label %s -> v%d (by %s)", name, label, version, actor)
 
     def remove_label(self, name: str, label: str) -> None:
+        if label == FILE:
+            raise RegistryError("'file' marks the version the file in prompts/ has; it cannot be removed.")
         with self._uow() as uow:
             row = uow.prompts.label(name, label)
             if row is not None:
@@ -208,16 +207,22 @@ class PromptRegistry:
             with self._uow() as uow:
                 existing = uow.prompts.version_by_content(name, digest)
                 if existing is not None:
+                    if source == "file":  # a file put back to earlier content: the labels follow it there too
+                        self._follow_file(uow, existing, author)
+                        uow.commit()
                     return SaveResult(_view(existing, self._labels_by_version(uow, name).get(existing.id, ())), False)
                 latest = uow.prompts.latest(name)
-                previous_file = uow.prompts.latest(name, source="file") if source == "file" else None
                 row = PromptVersionRow(
                     id=new_id(), name=name, version=(latest.version + 1) if latest else 1, content=normalise(content),
                     content_sha256=digest, source=source, author=author[:128], author_id=author_id,
                     message=message.strip(),
                 )  # fmt: skip
                 uow.prompts.add_version(row)
-                self._follow_file(uow, row, previous_file)
+                if source == "file":
+                    self._follow_file(uow, row, author)
+                elif uow.prompts.label(name, PRODUCTION) is None:  # a prompt's first version is its production
+                    uow.prompts.add_label(PromptLabelRow(name=name, label=PRODUCTION, version_id=row.id,
+                                                         moved_by=author))  # fmt: skip
                 try:
                     uow.commit()
                 except Exception as exc:  # an IntegrityError from any backend: someone saved first
@@ -228,15 +233,20 @@ class PromptRegistry:
                 return SaveResult(_view(row, self._labels_by_version(uow, name).get(row.id, ())), True)
         raise AssertionError("unreachable")
 
-    def _follow_file(self, uow: UnitOfWork, row: PromptVersionRow, previous_file: PromptVersionRow | None) -> None:
-        """The first version of a prompt becomes production; file versions move it while it follows the file."""
+    @staticmethod
+    def _follow_file(uow: UnitOfWork, row: PromptVersionRow, author: str) -> None:
+        """Point the `file` label at the version the file now has; move `production` with it while production
+        still points where `file` pointed (nobody moved it elsewhere). A prompt's first version is production."""
+        file_label = uow.prompts.label(row.name, FILE)
         production = uow.prompts.label(row.name, PRODUCTION)
         if production is None:
-            uow.prompts.add_label(
-                PromptLabelRow(name=row.name, label=PRODUCTION, version_id=row.id, moved_by=row.author)
-            )
-        elif previous_file is not None and production.version_id == previous_file.id and row.source == "file":
-            production.version_id, production.moved_by, production.moved_at = row.id, row.author, utcnow()
+            uow.prompts.add_label(PromptLabelRow(name=row.name, label=PRODUCTION, version_id=row.id, moved_by=author))
+        elif file_label is not None and production.version_id == file_label.version_id:
+            production.version_id, production.moved_by, production.moved_at = row.id, author, utcnow()
+        if file_label is None:
+            uow.prompts.add_label(PromptLabelRow(name=row.name, label=FILE, version_id=row.id, moved_by=author))
+        else:
+            file_label.version_id, file_label.moved_by, file_label.moved_at = row.id, author, utcnow()
 
     @staticmethod
     def _labels_by_version(uow: UnitOfWork, name: str) -> dict[str, tuple[str, ...]]:
@@ -299,4 +309,16 @@ def _check(name: str, content: str) -> None:
         raise RegistryError(
             f"The front matter says name: {template.name}, but this is prompt '{name}'. "
             f"Change the name in the front matter to {name} (or remove it)."
+        )
+
+
+def _check_label(label: str) -> None:
+    if label == LATEST:
+        raise RegistryError("'latest' always means the newest version; it cannot be moved.")
+    if label == FILE:
+        raise RegistryError("'file' marks the version the file in prompts/ has; it moves when the file changes.")
+    if not LABEL_PATTERN.match(label):
+        raise RegistryError(
+            f"'{label}' is not a label name: use up to 32 lower-case letters, digits, '-' or '_', "
+            "starting with a letter."
         )

@@ -186,6 +186,10 @@ def test_revise_until_adjudicated_then_frozen(world: World) -> None:
         item.id,
         label(helpfulness=5, issue="incomplete"),
     )
+    assert world.review.item(world.analyst, item.id).ties == ("helpfulness",)  # 3 against 5: no majority
+    with pytest.raises(LabellingError, match="split on Helpfulness"):
+        world.review.adjudicate(world.analyst, item.id)
+    world.annotation.submit(a2, item.id, label(helpfulness=3, issue="incomplete"))  # a2 revises: now they agree
     decision = world.review.adjudicate(world.analyst, item.id)
     assert (decision.method, decision.reviewer) == ("majority", "ana")
     assert decision.values == {"correct": True, "helpfulness": 3, "issue": "incomplete"}

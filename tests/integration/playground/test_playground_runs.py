@@ -229,3 +229,25 @@ def test_ctrl_c_stops_the_run_and_keeps_its_cells(service: PlaygroundService) ->
     assert (run.status, run.done_cells, run.error) == ("stopped", 1, None)
     with pytest.raises(PlaygroundError, match="no playground run"):
         service.export_csv("0" * 32)
+
+
+def test_a_runner_that_lost_its_lease_stops_and_leaves_the_new_owner_alone(
+    make_uow: Callable[[], SqlUnitOfWork], recorder: Recorder
+) -> None:
+    slow = EchoRuntime(delay_s=0.05)
+    runner = PlaygroundService(make_uow, slow, recorder, lease_s=5)  # heartbeat every ~1.7 s
+    run_id = runner.create_run(user_id=None, variants=[variant()], rows=rows(80), concurrency=1)
+    started = threading.Event()
+    thread = threading.Thread(target=lambda: runner.execute(run_id, on_cell=lambda c: started.set()))
+    thread.start()
+    assert started.wait(10)
+    with make_uow() as uow:  # the lease is taken over (as if it had expired while the runner hung)
+        run = uow.playground.get(run_id)
+        assert run is not None
+        run.lease_owner, run.lease_expires_at = "elsewhere:2", utcnow() + timedelta(minutes=5)
+        uow.commit()
+    thread.join(30)
+    assert not thread.is_alive()
+    after = runner.run(run_id)
+    assert (after.lease_owner, after.status) == ("elsewhere:2", "running")  # untouched by the runner that lost it
+    assert after.done_cells < 80

@@ -57,11 +57,11 @@ def test_a_file_becomes_version_one_labelled_production(registry: PromptRegistry
     assert registry.sync_files().created == []  # nothing changed on disk
     version = registry.get("greeting", PRODUCTION)
     assert version.version == 1
-    assert version.labels == (PRODUCTION,)
+    assert version.labels == ("file", PRODUCTION)  # `file`: the version prompts/greeting.md has now
     assert version.author == "prompts/greeting.md"
     [summary] = registry.summaries()
     assert (summary.name, summary.latest_version, summary.version_count) == ("greeting", 1, 1)
-    assert summary.labels == {PRODUCTION: 1}
+    assert summary.labels == {"file": 1, PRODUCTION: 1}
 
 
 def test_editing_creates_versions_and_never_overwrites(registry: PromptRegistry, prompts_dir: Path) -> None:
@@ -97,7 +97,7 @@ def test_labels_move_and_files_stop_moving_production_once_a_person_moved_it(
     assert registry.get("greeting", "latest").version == 3
     registry.set_label("greeting", "staging", 3, actor="bob")
     assert registry.get("greeting", "staging").version == 3
-    assert registry.summaries()[0].labels == {PRODUCTION: 1, "staging": 3}
+    assert registry.summaries()[0].labels == {"file": 3, PRODUCTION: 1, "staging": 3}
     registry.remove_label("greeting", "staging")
     with pytest.raises(PromptNotFound, match="no label 'staging'"):
         registry.get("greeting", "staging")
@@ -109,6 +109,11 @@ def test_mistakes_are_named(registry: PromptRegistry) -> None:
         registry.set_label("greeting", "latest", 1, actor="ana")
     with pytest.raises(RegistryError, match="not a label name"):
         registry.set_label("greeting", "Prod uction", 1, actor="ana")
+    with pytest.raises(RegistryError, match="moves when the file changes"):
+        registry.set_label("greeting", "file", 1, actor="ana")
+    with pytest.raises(RegistryError, match="not a label name"):  # refused before anything is saved
+        registry.save("greeting", registry.get("greeting").content + "\nMore.", author="ana", label="Bad Label")
+    assert [v.version for v in registry.versions("greeting")] == [1]
     with pytest.raises(PromptNotFound, match="no version 9"):
         registry.set_label("greeting", "staging", 9, actor="ana")
     with pytest.raises(RegistryError, match="front matter says name: greeting"):
@@ -153,3 +158,16 @@ def test_chat_answers_with_the_labelled_version(make_uow: Callable[[], SqlUnitOf
     with make_uow() as uow:
         stored = [uow.messages.get(message_id) for message_id in answers]
         assert [m.prompt_version for m in stored if m is not None] == [1, 2]
+
+
+def test_production_follows_a_file_put_back_to_earlier_content(registry: PromptRegistry, prompts_dir: Path) -> None:
+    registry.sync_files()
+    write(prompts_dir, 2)
+    registry.sync_files()
+    write(prompts_dir, 1)  # reverted: v1's content again, no new version
+    assert registry.sync_files().created == []
+    assert registry.get("greeting", PRODUCTION).version == 1
+    assert registry.get("greeting", "file").version == 1
+    write(prompts_dir, 3)  # and it keeps following from there
+    registry.sync_files()
+    assert registry.get("greeting", PRODUCTION).version == 3

@@ -115,6 +115,7 @@ class SqlLabellingRepository:
         mine = select(LabelAssignmentRow.item_id).where(
             LabelAssignmentRow.queue_id == queue_id, LabelAssignmentRow.annotator_id == annotator_id
         )
+        decided = select(AdjudicationRow.item_id)
         query = (
             select(LabelItemRow)
             .outerjoin(taken, taken.c.item_id == LabelItemRow.id)
@@ -122,6 +123,7 @@ class SqlLabellingRepository:
                 LabelItemRow.queue_id == queue_id,
                 func.coalesce(taken.c.n, 0) < places,
                 LabelItemRow.id.not_in(mine),
+                LabelItemRow.id.not_in(decided),  # a decided item needs no more labels
             )
             .order_by(LabelItemRow.created_at, LabelItemRow.id)
             .limit(1)
@@ -256,12 +258,15 @@ class SqlLabellingRepository:
         return [(message, conversation, None if r is None else float(r)) for message, conversation, r in
                 self._session.execute(query)]  # fmt: skip
 
-    def messages_before(self, conversation_id: str, seq: int, limit: int) -> Sequence[MessageRow]:
-        """Up to `limit` messages before `seq` in a conversation, oldest first."""
-        query = (
-            select(MessageRow)
-            .where(MessageRow.conversation_id == conversation_id, MessageRow.seq < seq)
-            .order_by(MessageRow.seq.desc())
-            .limit(limit)
-        )
-        return list(reversed(self._session.scalars(query).all()))
+    def conversation_messages(self, conversation_ids: Sequence[str]) -> dict[str, list[MessageRow]]:
+        """Every message of these conversations in order, by conversation (one query for many answers)."""
+        found: dict[str, list[MessageRow]] = {conversation_id: [] for conversation_id in conversation_ids}
+        for start in range(0, len(conversation_ids), 500):  # bounded IN lists
+            query = (
+                select(MessageRow)
+                .where(MessageRow.conversation_id.in_(list(conversation_ids[start : start + 500])))
+                .order_by(MessageRow.conversation_id, MessageRow.seq)
+            )
+            for message in self._session.scalars(query):
+                found[message.conversation_id].append(message)
+        return found

@@ -15,6 +15,7 @@ from workbench.storage.sql.tables import (
     PlaygroundVariantRow,
     PromptLabelRow,
     PromptVersionRow,
+    utcnow,
 )
 
 
@@ -174,6 +175,17 @@ class SqlPlaygroundRepository:
             .values(lease_expires_at=expires_at)
             .execution_options(synchronize_session=False)
         )
+        return bool(self._session.execute(query).rowcount)  # type: ignore[attr-defined]
+
+    def release(self, run_id: str, owner: str, status: str, error: str | None, finished_at: datetime | None) -> bool:
+        """Record how the run ended and free its lease, only while `owner` holds it; True when it did."""
+        query = (
+            update(PlaygroundRunRow)
+            .where(PlaygroundRunRow.id == run_id, PlaygroundRunRow.lease_owner == owner)
+            .values(status=status, error=error, finished_at=finished_at, lease_owner=None, lease_expires_at=None,
+                    stop_requested=False, updated_at=utcnow())
+            .execution_options(synchronize_session=False)
+        )  # fmt: skip
         return bool(self._session.execute(query).rowcount)  # type: ignore[attr-defined]
 
     def stop_requested(self, run_id: str) -> bool:
