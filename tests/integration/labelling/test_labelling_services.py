@@ -298,3 +298,28 @@ def test_queue_agreement_and_disagreement_from_stored_labels(make_uow: MakeUow) 
     worst = world.review.disagreements(world.analyst, world.queue.id)
     assert worst[0].question == "Question 1?"  # yes vs no and 4 vs 1
     assert worst[-1].score == 0.0
+
+
+def test_flagging_alone_does_not_reveal_the_others(world: World) -> None:
+    a1, a2, _ = world.annotators
+    item = world.annotation.next_item(a1, world.queue.id)
+    assert item is not None
+    world.annotation.submit(a1, item.id, label())
+    assert world.annotation.next_item(a2, world.queue.id) is not None
+    world.annotation.flag(a2, item.id, "odd question")
+    assert world.annotation.item(a2, item.id).others is None  # still blind: no label of their own yet
+    assert world.annotation.submit(a2, item.id, label()).others is not None
+
+
+def test_a_decided_item_is_not_handed_out_and_frees_a_waiting_annotator(world: World) -> None:
+    a1, a2, a3 = world.annotators
+    first = world.annotation.next_item(a1, world.queue.id)
+    assert first is not None
+    world.annotation.submit(a1, first.id, label())
+    waiting = world.annotation.next_item(a2, world.queue.id)
+    assert waiting is not None and waiting.id == first.id
+    world.review.adjudicate(world.analyst, first.id)  # decided on one label while a2 looked at it
+    moved_on = world.annotation.next_item(a2, world.queue.id)
+    assert moved_on is not None and moved_on.id != first.id
+    given_to_a3 = world.annotation.next_item(a3, world.queue.id)
+    assert given_to_a3 is None or given_to_a3.id != first.id
