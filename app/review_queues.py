@@ -111,6 +111,15 @@ def queue_panel(
             )  # fmt: skip
         else:
             st.caption("Nobody labels this queue yet: choose its members.")
+        held = sum(a.in_progress for a in progress.annotators)
+        if held and st.button(
+            f"Release items open for more than a day ({held} open now)", key="review_release_held",
+            icon=":material/lock_open:", help="An annotator who opened an item and left holds its place; this gives "
+            "places held for over 24 hours back to the other annotators.",
+        ):  # fmt: skip
+            released = container.label_queues.release_held(actor, queue.id)
+            common.leave_notice("queue", f"Released {released} item(s) held for more than a day.")
+            st.rerun()
     with right:
         members_editor(container, actor, queue, users)
         status_switch(container, actor, queue)
@@ -123,7 +132,7 @@ def members_editor(container: Container, actor: Actor, queue: QueueView, users: 
     chosen = st.multiselect(
         "Members", list(by_id), key="review_members", placeholder="annotators, analysts or admins",
         format_func=lambda uid: f"{by_id[uid].username} ({by_id[uid].role})",
-        help="Removing someone keeps the labels they gave; they get no new items.",
+        help="Removing someone keeps the labels they gave; the items they had open go back to the others.",
     )  # fmt: skip
     changed = set(chosen) != set(current)
     if st.button("Save members", key="review_members_save", icon=":material/group:", disabled=not changed):

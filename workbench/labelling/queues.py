@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from datetime import timedelta
 
 from workbench.domain.users import Role
 from workbench.labelling.rubrics import Rubric, RubricError
@@ -18,13 +19,14 @@ from workbench.labelling.views import (
 )
 from workbench.storage.ports import UnitOfWork
 from workbench.storage.sql.labelling_tables import (
+    LabelAssignmentRow,
     LabelItemRow,
     LabelQueueMemberRow,
     LabelQueueRow,
     RubricRow,
     RubricVersionRow,
 )
-from workbench.storage.sql.tables import new_id
+from workbench.storage.sql.tables import new_id, utcnow
 
 MAX_ANNOTATORS = 20
 MAX_ITEMS_PER_ADD = 10_000
@@ -117,6 +119,8 @@ class QueueService:
             for member in uow.labelling.members(queue_id):
                 if member.user_id not in member_ids:
                     uow.labelling.delete(member)
+                    # The items they had open go back to the others; what they finished stays.
+                    _release(uow.labelling.assignments(queue_id, member.user_id, "assigned"), "removed from the queue")
             uow.labelling.flush()
             self._set_members(uow, queue_id, member_ids)
             uow.commit()
@@ -129,6 +133,17 @@ class QueueService:
         with self._uow() as uow:
             self._queue(uow, queue_id).status = status
             uow.commit()
+
+    def release_held(self, actor: Actor, queue_id: str, older_than: timedelta = timedelta(hours=24)) -> int:
+        """Give back items annotators opened longer ago than `older_than` and never finished; returns how many."""
+        require_reviewer(actor)
+        cutoff = utcnow() - older_than
+        with self._uow() as uow:
+            self._queue(uow, queue_id)
+            held = [a for a in uow.labelling.assignments(queue_id, status="assigned") if a.assigned_at <= cutoff]
+            _release(held, "released by a reviewer: open too long")
+            uow.commit()
+            return len(held)
 
     def add_items(self, actor: Actor, queue_id: str, drafts: Sequence[ItemDraft]) -> tuple[int, int]:
         """Add items; a source record already in the queue is skipped. Returns (added, already there)."""
@@ -238,6 +253,13 @@ class QueueService:
             annotators_per_item=queue.annotators_per_item, status=queue.status, created_by=queue.created_by,
             created_at=queue.created_at, members=names,
         )  # fmt: skip
+
+
+def _release(assignments: Sequence[LabelAssignmentRow], reason: str) -> None:
+    """Unfinished assignments become skipped: their places go to other annotators."""
+    now = utcnow()
+    for assignment in assignments:
+        assignment.status, assignment.reason, assignment.finished_at = "skipped", reason, now
 
 
 def check_member(uow: UnitOfWork, actor: Actor, queue_id: str) -> None:

@@ -323,3 +323,33 @@ def test_a_decided_item_is_not_handed_out_and_frees_a_waiting_annotator(world: W
     assert moved_on is not None and moved_on.id != first.id
     given_to_a3 = world.annotation.next_item(a3, world.queue.id)
     assert given_to_a3 is None or given_to_a3.id != first.id
+
+
+def test_places_held_by_an_absent_annotator_go_back(make_uow: MakeUow) -> None:
+    from datetime import timedelta
+
+    world = World(make_uow, places=1, items=2)
+    a1, a2, a3 = world.annotators
+    held = world.annotation.next_item(a1, world.queue.id)  # a1 opens an item and walks away
+    assert held is not None
+    other = world.annotation.next_item(a2, world.queue.id)
+    assert other is not None and other.id != held.id
+    assert world.annotation.next_item(a3, world.queue.id) is None  # both places are held
+    assert world.queues.release_held(world.analyst, world.queue.id, older_than=timedelta(hours=1)) == 0
+    assert world.queues.release_held(world.analyst, world.queue.id, older_than=timedelta(0)) == 2
+    again = world.annotation.next_item(a3, world.queue.id)
+    assert again is not None  # a place came back
+    world.annotation.submit(a3, again.id, label())
+    world.queues.set_members(world.analyst, world.queue.id, [a1.id, a2.id])  # a3 leaves: nothing open, labels kept
+    assert world.review.item(world.analyst, again.id).labels[0].annotator == "a3"
+    with pytest.raises(LabellingForbidden):
+        world.queues.release_held(a1, world.queue.id)
+
+
+def test_removing_a_member_gives_back_their_open_item(make_uow: MakeUow) -> None:
+    world = World(make_uow, places=1, items=1)
+    a1, a2, _ = world.annotators
+    assert world.annotation.next_item(a1, world.queue.id) is not None
+    assert world.annotation.next_item(a2, world.queue.id) is None
+    world.queues.set_members(world.analyst, world.queue.id, [a2.id])
+    assert world.annotation.next_item(a2, world.queue.id) is not None
