@@ -11,21 +11,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from workbench.labelling.queues import check_member
-from workbench.labelling.rubrics import LabelValues, Rubric
+from workbench.labelling.queues import check_member, queue_rubric, username
+from workbench.labelling.rubrics import LabelValues
 from workbench.labelling.views import Actor, ItemView, LabellingError, LabellingForbidden, LabelView
+from workbench.storage.conflicts import is_unique_violation
 from workbench.storage.ports import UnitOfWork
 from workbench.storage.sql.labelling_tables import LabelAssignmentRow, LabelItemRow, LabelRow
 from workbench.storage.sql.tables import new_id, utcnow
 
 MAX_REASON = 2_000
 MAX_ATTEMPTS = 50
-
-
-def is_unique_violation(exc: Exception) -> bool:
-    """A unique-key conflict from SQLite or PostgreSQL: someone did the same thing a moment earlier."""
-    text = str(exc).lower()
-    return "unique" in text or "duplicate key" in text
 
 
 class AnnotationService:
@@ -101,7 +96,7 @@ class AnnotationService:
             assignment, item = self._own(uow, actor, item_id)
             if assignment.status == "skipped":
                 raise LabellingError("You skipped this item and its place went to someone else; it cannot be labelled.")
-            rubric, version_id = self._rubric(uow, item)
+            rubric, version_id = queue_rubric(uow, item.queue_id)
             problems = rubric.check(label.values)
             if problems:
                 raise LabelProblems(problems)
@@ -156,14 +151,6 @@ class AnnotationService:
             raise LabellingError("This item has been adjudicated; its labels can no longer change.")
         return assignment, item
 
-    @staticmethod
-    def _rubric(uow: UnitOfWork, item: LabelItemRow) -> tuple[Rubric, str]:
-        queue = uow.labelling.queue(item.queue_id)
-        assert queue is not None
-        version = uow.labelling.rubric_version(queue.rubric_version_id)
-        assert version is not None
-        return Rubric.from_dict(version.definition), version.id
-
     def _view(self, uow: UnitOfWork, actor: Actor, item_id: str) -> ItemView:
         item = uow.labelling.item(item_id)
         if item is None:
@@ -198,6 +185,5 @@ class LabelProblems(LabellingError):
 
 
 def label_view(uow: UnitOfWork, row: LabelRow) -> LabelView:
-    user = uow.users.get(row.annotator_id)
-    return LabelView(row.annotator_id, user.username if user else "(deleted)", dict(row.values),
+    return LabelView(row.annotator_id, username(uow, row.annotator_id), dict(row.values),
                      dict(row.chunk_relevance or {}), row.updated_at)  # fmt: skip

@@ -201,14 +201,13 @@ class QueueService:
             for user_id in sorted(users):
                 if not actor.reviews and user_id != actor.id:
                     continue
-                user = uow.users.get(user_id)
                 mine = {status: counts.get((user_id, status), 0) for status in ("submitted", "flagged", "skipped",
                                                                                  "assigned")}  # fmt: skip
                 own = items_of.get(user_id, set())
                 # Items this annotator could still be given: a free place, and never given to them before.
                 available = sum(1 for item in items if taken_by_item.get(item.id, 0) < places and item.id not in own)
                 annotators.append(AnnotatorProgress(
-                    user_id, user.username if user else "(deleted)", mine["submitted"], mine["flagged"],
+                    user_id, username(uow, user_id), mine["submitted"], mine["flagged"],
                     mine["skipped"], mine["assigned"], available,
                 ))  # fmt: skip
             return QueueProgress(
@@ -260,6 +259,21 @@ def _release(assignments: Sequence[LabelAssignmentRow], reason: str) -> None:
     now = utcnow()
     for assignment in assignments:
         assignment.status, assignment.reason, assignment.finished_at = "skipped", reason, now
+
+
+def queue_rubric(uow: UnitOfWork, queue_id: str) -> tuple[Rubric, str]:
+    """The rubric a queue labels with, and its version id."""
+    queue = uow.labelling.queue(queue_id)
+    if queue is None:
+        raise LabellingError("That queue does not exist.")
+    version = uow.labelling.rubric_version(queue.rubric_version_id)
+    assert version is not None  # the foreign key keeps it
+    return Rubric.from_dict(version.definition), version.id
+
+
+def username(uow: UnitOfWork, user_id: str, missing: str = "(deleted)") -> str:
+    user = uow.users.get(user_id)
+    return user.username if user else missing
 
 
 def check_member(uow: UnitOfWork, actor: Actor, queue_id: str) -> None:

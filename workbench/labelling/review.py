@@ -26,7 +26,7 @@ from workbench.labelling.analysis import (
     queue_agreement,
 )
 from workbench.labelling.annotation import LabelProblems, label_view
-from workbench.labelling.queues import require_reviewer
+from workbench.labelling.queues import queue_rubric, require_reviewer, username
 from workbench.labelling.rubrics import LabelValues, Rubric, RubricField
 from workbench.labelling.views import Actor, LabellingError, LabelView
 from workbench.storage.ports import UnitOfWork
@@ -106,11 +106,11 @@ class ReviewService:
             if not review.labels:
                 raise LabellingError("Nobody has labelled this item yet.")
             if label is None and review.ties:
-                names = ", ".join(_rubric(uow, item).field(key).label for key in review.ties)
+                names = ", ".join(queue_rubric(uow, item.queue_id)[0].field(key).label for key in review.ties)
                 raise LabellingError(f"The annotators are split on {names}: set the final label by hand.")
             method = "majority" if label is None else "manual"
             final = review.majority if label is None else label
-            problems = _rubric(uow, item).check(final.values)
+            problems = queue_rubric(uow, item.queue_id)[0].check(final.values)
             if problems:
                 raise LabelProblems(problems)
             row = uow.labelling.adjudication(item_id)
@@ -142,11 +142,7 @@ class ReviewService:
 
     @staticmethod
     def _labelled(uow: UnitOfWork, queue_id: str) -> tuple[Rubric, list[LabelledItem], dict[str, str]]:
-        queue = uow.labelling.queue(queue_id)
-        if queue is None:
-            raise LabellingError("That queue does not exist.")
-        version = uow.labelling.rubric_version(queue.rubric_version_id)
-        assert version is not None
+        rubric, _ = queue_rubric(uow, queue_id)
         values: dict[str, dict[str, dict[str, object]]] = {}
         for row in uow.labelling.labels_of_queue(queue_id):
             values.setdefault(row.item_id, {})[row.annotator_id] = dict(row.values)
@@ -155,11 +151,8 @@ class ReviewService:
             for item in uow.labelling.items(queue_id)
             if item.id in values
         ]
-        names = {}
-        for annotator_id in {a for labels in values.values() for a in labels}:
-            user = uow.users.get(annotator_id)
-            names[annotator_id] = user.username if user else annotator_id
-        return Rubric.from_dict(version.definition), items, names
+        annotators = {a for labels in values.values() for a in labels}
+        return rubric, items, {a: username(uow, a, missing=a) for a in annotators}
 
     # Golden datasets ------------------------------------------------------------------------------------------
 
@@ -210,13 +203,12 @@ class ReviewService:
     # Internals ------------------------------------------------------------------------------------------------
 
     def _review_item(self, uow: UnitOfWork, item: LabelItemRow) -> ReviewItem:
-        rubric = _rubric(uow, item)
+        rubric, _ = queue_rubric(uow, item.queue_id)
         labels = [label_view(uow, row) for row in uow.labelling.labels_of_item(item.id)]
         flags = []
         for assignment in uow.labelling.assignments(item.queue_id):
             if assignment.item_id == item.id and assignment.status == "flagged":
-                user = uow.users.get(assignment.annotator_id)
-                flags.append((user.username if user else "(deleted)", assignment.reason or ""))
+                flags.append((username(uow, assignment.annotator_id), assignment.reason or ""))
         decision = uow.labelling.adjudication(item.id)
         payload = item.payload
         return ReviewItem(
@@ -272,14 +264,6 @@ def _central(item: RubricField, given: list[Any]) -> Any:
     if item.kind == "ordinal":  # a point on the scale: of two middle values, the lower one
         return int(sorted(int(value) for value in given)[(len(given) - 1) // 2])
     return middle
-
-
-def _rubric(uow: UnitOfWork, item: LabelItemRow) -> Rubric:
-    queue = uow.labelling.queue(item.queue_id)
-    assert queue is not None
-    version = uow.labelling.rubric_version(queue.rubric_version_id)
-    assert version is not None
-    return Rubric.from_dict(version.definition)
 
 
 def _decision(row: AdjudicationRow) -> Decision:

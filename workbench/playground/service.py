@@ -16,6 +16,7 @@ import os
 import socket
 import threading
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -27,6 +28,7 @@ from workbench.llm.errors import ModelNotConfigured, ProviderError, ProviderTime
 from workbench.llm.streaming import cost_usd
 from workbench.playground.variants import MAX_VARIANTS, Variant, VariantError
 from workbench.prompting.templates import PromptTemplate, TemplateError
+from workbench.storage.conflicts import is_unique_violation
 from workbench.storage.ports import UnitOfWork
 from workbench.storage.sql.tables import (
     PlaygroundCellRow,
@@ -403,7 +405,7 @@ class PlaygroundService:
             try:
                 uow.commit()
             except Exception as exc:  # the unique key: this cell was stored already (a lease taken over)
-                if "unique" not in str(exc).lower():
+                if not is_unique_violation(exc):
                     raise
                 log.warning("playground run %s: cell (%d, %d) was already stored", run.id, cell.row_index,
                             cell.position)  # fmt: skip
@@ -514,12 +516,14 @@ class PlaygroundService:
             if row is None:
                 raise PlaygroundError(f"There is no playground run {run_id}.")
             variants = [_variant(v) for v in uow.playground.variants(run_id)]
-            counts = uow.playground.cell_counts([run_id]).get(run_id, {})
+            cells = [_cell_view(c) for c in uow.playground.cells(run_id)]
+            # Counted from the cells read here, so the progress and the grid always agree.
+            counts = dict(Counter(cell.status for cell in cells))
             return RunSnapshot(
                 run=_run_view(row, len(variants), counts),
                 variants=variants,
                 inputs=[dict(i.values) for i in uow.playground.inputs(run_id)],
-                cells=[_cell_view(c) for c in uow.playground.cells(run_id)],
+                cells=cells,
             )
 
     def run(self, run_id: str) -> RunView:

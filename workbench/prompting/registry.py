@@ -29,6 +29,7 @@ from workbench.prompting.versions import (
     content_hash,
     normalise,
 )
+from workbench.storage.conflicts import is_unique_violation
 from workbench.storage.ports import UnitOfWork
 from workbench.storage.sql.tables import PromptLabelRow, PromptVersionRow, new_id, utcnow
 
@@ -226,7 +227,7 @@ class PromptRegistry:
                 try:
                     uow.commit()
                 except Exception as exc:  # an IntegrityError from any backend: someone saved first
-                    if attempt == 2 or "unique" not in str(exc).lower():
+                    if attempt == 2 or not is_unique_violation(exc):
                         raise
                     continue
                 log.info("prompt %s: v%d recorded (%s, by %s)", name, row.version, source, author)
