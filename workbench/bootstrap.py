@@ -11,22 +11,26 @@ import logging
 import threading
 from dataclasses import dataclass, field
 from datetime import UTC
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pymongo import MongoClient
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from workbench.config import Settings, get_settings
+from workbench.evaluation.datasets import EvalDatasetService
+from workbench.evaluation.pipeline import RagPipeline
+from workbench.evaluation.reports import EvalReports
+from workbench.evaluation.runs import EvalRunError, EvalRunService, Judge
 from workbench.labelling.annotation import AnnotationService
 from workbench.labelling.queues import QueueService
 from workbench.labelling.review import ReviewService
 from workbench.llm import LLMRuntime
-from workbench.playground.jobs import PlaygroundJobs
 from workbench.playground.service import PlaygroundService
 from workbench.prompting.registry import PromptRegistry
 from workbench.rag.engine import RagEngine
 from workbench.security.throttle import LoginThrottle
+from workbench.services.background import BackgroundRuns
 from workbench.services.chat import ChatService
 from workbench.storage.runlog.embedded import EmbeddedMongoServer
 from workbench.storage.runlog.spool import Spool
@@ -35,6 +39,9 @@ from workbench.storage.runlog.writer import RunLogWriter
 from workbench.storage.sql import migrate
 from workbench.storage.sql.engine import build_engine, build_session_factory
 from workbench.storage.sql.uow import SqlUnitOfWork
+
+if TYPE_CHECKING:
+    from workbench.evaluation.generator import QuestionGenerator
 
 log = logging.getLogger(__name__)
 
@@ -67,13 +74,16 @@ class Container:
     embedded_mongo: EmbeddedMongoServer | None = None
     login_throttle: LoginThrottle = field(default_factory=LoginThrottle)
     prompts: PromptRegistry = field(init=False)
-    playground_jobs: PlaygroundJobs = field(init=False)
+    playground_jobs: BackgroundRuns = field(init=False)
+    eval_jobs: BackgroundRuns = field(init=False)
     _closed: bool = False
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
         self.prompts = PromptRegistry(self.uow)
-        self.playground_jobs = PlaygroundJobs(self.playground)
+        playground, eval_runs = self.playground, self.eval_runs
+        self.playground_jobs = BackgroundRuns(playground.execute, playground.request_stop, "playground-run")
+        self.eval_jobs = BackgroundRuns(eval_runs.execute, eval_runs.request_stop, "eval-run")
 
     def uow(self) -> SqlUnitOfWork:
         return SqlUnitOfWork(self.session_factory)
@@ -94,6 +104,48 @@ class Container:
             max_concurrency=self.settings.playground.max_concurrency, max_rows=self.settings.playground.max_rows,
             lease_s=self.settings.playground.lease_s,
         )  # fmt: skip
+
+    @property
+    def eval_datasets(self) -> EvalDatasetService:
+        return EvalDatasetService(self.uow)
+
+    @property
+    def eval_runs(self) -> EvalRunService:
+        """Eval runs over this container's retrieval, prompts and models (cheap to build)."""
+        pipeline = RagPipeline(self.llm_runtime, self.rag, self.prompts)
+        return EvalRunService(
+            self.uow, pipeline, self.runlog_writer, judge_for=self.judge,
+            concurrency=self.settings.evaluation.concurrency, lease_s=self.settings.evaluation.lease_s,
+        )  # fmt: skip
+
+    @property
+    def eval_reports(self) -> EvalReports:
+        return EvalReports(self.uow)
+
+    @property
+    def question_generator(self) -> QuestionGenerator:
+        """Drafts eval questions from a knowledge base's passages into a labelling queue for review."""
+        from workbench.evaluation.generator import QuestionGenerator
+
+        return QuestionGenerator(self.rag, self.llm_runtime, self.prompts, self.label_queues)
+
+    def judge(self, model_id: str) -> Judge:
+        """A judge over a configured model: a local model is served on loopback, a hosted one used as configured."""
+        from workbench.evaluation.judge import JudgeScorer, LocalRagasEmbeddings  # imports ragas: only when judging
+
+        spec = self.llm_runtime.catalog.get(model_id)
+        timeout = self.settings.evaluation.judge_timeout_s
+        embeddings = LocalRagasEmbeddings(self.rag.embedding)
+        if spec.provider == "local":
+            server = self.llm_runtime.local_server(spec)
+            return JudgeScorer(server.base_url, spec.id, server.api_key, timeout, embeddings)
+        if spec.provider not in ("openai", "openai_compatible", "ollama"):
+            raise EvalRunError(f"{spec.id}: a judge must speak the OpenAI API (local, openai, ollama or compatible).")
+        key = self.llm_runtime.catalog.environ.get(spec.api_key_env or "", "") or "not-needed"
+        base_url = spec.base_url or "https://api.openai.com/v1"
+        if spec.provider == "ollama":
+            base_url = base_url.rstrip("/") + "/v1"
+        return JudgeScorer(base_url, spec.model, key, timeout, embeddings)
 
     @property
     def label_queues(self) -> QueueService:
@@ -119,6 +171,7 @@ class Container:
                 return
             self._closed = True
         self.playground_jobs.close()  # cells in progress finish and are stored and logged
+        self.eval_jobs.close()
         self.runlog_writer.close()
         self.mongo_client.close()
         self.llm_runtime.close()

@@ -102,6 +102,33 @@ EXPECTED_COLUMNS = {
         "id": False, "dataset_id": False, "position": False, "question": False, "reference_answer": False,
         "reference_contexts": False, "labels": False, "source": False,
     },
+    "eval_datasets": {"id": False, "name": False, "description": False, "created_by": False, "created_at": False},
+    "eval_dataset_versions": {
+        "id": False, "dataset_id": False, "version": False, "source": False, "source_detail": False,
+        "item_count": False, "note": False, "created_by": False, "created_at": False,
+    },
+    "eval_items": {
+        "id": False, "version_id": False, "position": False, "item_key": False, "question": False,
+        "reference_answer": True, "reference_contexts": False, "tags": False, "extra": False,
+    },
+    "eval_runs": {
+        "id": False, "version_id": False, "name": False, "config": False, "config_hash": False, "repeat": False,
+        "tags": False, "environment": False, "status": False, "item_count": False, "done_count": False,
+        "failed_count": False, "error": True, "lease_owner": True, "lease_expires_at": True, "stop_requested": False,
+        "created_by": False, "created_at": False, "started_at": True, "finished_at": True,
+    },
+    "eval_results": {
+        "id": False, "run_id": False, "item_id": False, "item_key": False, "status": False, "answer": False,
+        "contexts": False, "error": True, "latency_ms": True, "output_tokens": True, "created_at": False,
+    },
+    "eval_scores": {
+        "id": False, "run_id": False, "item_id": False, "item_key": False, "metric": False, "value": True,
+        "status": False, "cause": True, "detail": True,
+    },
+    "eval_summaries": {
+        "id": False, "run_id": False, "metric": False, "n_ok": False, "n_failed": False, "n_skipped": False,
+        "mean": True, "ci_low": True, "ci_high": True, "failures": False, "computed_at": False,
+    },
 }  # fmt: skip  # column -> nullable
 
 EXPECTED_INDEXES = {
@@ -138,7 +165,16 @@ EXPECTED_INDEXES = {
     "adjudications": {},
     "golden_datasets": {},
     "golden_items": {},
-}
+    "eval_datasets": {},
+    "eval_dataset_versions": {},
+    "eval_items": {},
+    "eval_runs": {
+        "ix_eval_runs_config_hash": ["config_hash"], "ix_eval_runs_version_created": ["version_id", "created_at"],
+    },
+    "eval_results": {"ix_eval_results_item_id": ["item_id"]},
+    "eval_scores": {"ix_eval_scores_item_id": ["item_id"]},
+    "eval_summaries": {},
+}  # fmt: skip
 
 EXPECTED_UNIQUE = {
     "users": {"uq_users_username": ["username"]},
@@ -166,6 +202,13 @@ EXPECTED_UNIQUE = {
     "adjudications": {"uq_adjudications_item_id": ["item_id"]},
     "golden_datasets": {"uq_golden_datasets_name_version": ["name", "version"]},
     "golden_items": {"uq_golden_items_dataset_position": ["dataset_id", "position"]},
+    "eval_datasets": {"uq_eval_datasets_name": ["name"]},
+    "eval_dataset_versions": {"uq_eval_dataset_versions_dataset_version": ["dataset_id", "version"]},
+    "eval_items": {"uq_eval_items_version_position": ["version_id", "position"]},
+    "eval_runs": {},
+    "eval_results": {"uq_eval_results_run_item": ["run_id", "item_id"]},
+    "eval_scores": {"uq_eval_scores_run_metric_item": ["run_id", "metric", "item_id"]},
+    "eval_summaries": {"uq_eval_summaries_run_metric": ["run_id", "metric"]},
 }
 
 EXPECTED_FOREIGN_KEYS = {
@@ -196,6 +239,13 @@ EXPECTED_FOREIGN_KEYS = {
     "adjudications": {("item_id", "label_items"), ("reviewer_id", "users")},
     "golden_datasets": {("queue_id", "label_queues")},
     "golden_items": {("dataset_id", "golden_datasets")},
+    "eval_datasets": set(),
+    "eval_dataset_versions": {("dataset_id", "eval_datasets")},
+    "eval_items": {("version_id", "eval_dataset_versions")},
+    "eval_runs": {("version_id", "eval_dataset_versions")},
+    "eval_results": {("run_id", "eval_runs"), ("item_id", "eval_items")},
+    "eval_scores": {("run_id", "eval_runs"), ("item_id", "eval_items")},
+    "eval_summaries": {("run_id", "eval_runs")},
 }
 # Records that outlive their author keep existing; everything else goes with its parent.
 SET_NULL = {
@@ -250,9 +300,12 @@ def test_upgrade_downgrade_upgrade(db_url: str) -> None:
     assert not migrate.is_up_to_date(db_url)
 
     migrate.upgrade(db_url)
-    assert migrate.current_revision(db_url) == migrate.head_revision() == "0004"
+    assert migrate.current_revision(db_url) == migrate.head_revision() == "0005"
     assert migrate.is_up_to_date(db_url)
     _check_schema(db_url)
+
+    migrate.downgrade(db_url, "0004")
+    assert "eval_runs" not in _tables(db_url)
 
     migrate.downgrade(db_url, "0003")
     assert "labels" not in _tables(db_url)
@@ -289,7 +342,7 @@ def test_plain_alembic_uses_the_settings_url(isolated_environment: Path) -> None
 
     url = f"sqlite:///{isolated_environment.resolve() / 'workbench.db'}"
     assert (isolated_environment / "workbench.db").exists()
-    assert migrate.current_revision(url) == "0004"
+    assert migrate.current_revision(url) == "0005"
 
 
 @pytest.mark.parametrize(
@@ -301,5 +354,5 @@ def test_offline_sql_script(url: str, dialect_word: str) -> None:
     config.output_buffer = io.StringIO()
     command.upgrade(config, "head", sql=True)
     script = config.output_buffer.getvalue()
-    assert script.count("CREATE TABLE") == 23  # twenty-two tables and alembic_version
+    assert script.count("CREATE TABLE") == 30  # twenty-nine tables and alembic_version
     assert dialect_word in script

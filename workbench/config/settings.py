@@ -73,6 +73,17 @@ class PlaygroundSettings(BaseModel):
     )
 
 
+class EvaluationSettings(BaseModel):
+    """Eval runs (the `evaluation:` section)."""
+
+    concurrency: int = Field(default=2, ge=1, le=16, description="items answered and scored at once in an eval run")
+    judge_timeout_s: float = Field(default=120.0, gt=0, le=3600, description="per judged metric of one item")
+    lease_s: float = Field(
+        default=30.0, ge=5, le=3600, description="a crashed runner's eval run can be resumed elsewhere after this long"
+    )
+    max_upload_mb: float = Field(default=10.0, gt=0, le=500, description="largest eval dataset file accepted")
+
+
 class Settings(BaseSettings):
     """All configuration of the workbench. Secrets are SecretStr and never logged."""
 
@@ -102,6 +113,7 @@ class Settings(BaseSettings):
     rag: RagSettings = RagSettings()
     prompts: PromptSettings = PromptSettings()
     playground: PlaygroundSettings = PlaygroundSettings()
+    evaluation: EvaluationSettings = EvaluationSettings()
 
     @classmethod
     def settings_customise_sources(

@@ -12,10 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import logging
-import os
-import socket
 import threading
-import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -28,6 +25,7 @@ from workbench.llm.errors import ModelNotConfigured, ProviderError, ProviderTime
 from workbench.llm.streaming import cost_usd
 from workbench.playground.variants import MAX_VARIANTS, Variant, VariantError
 from workbench.prompting.templates import PromptTemplate, TemplateError
+from workbench.services.leases import LeaseHeartbeat, runner_name
 from workbench.storage.conflicts import is_unique_violation
 from workbench.storage.ports import UnitOfWork
 from workbench.storage.sql.tables import (
@@ -128,11 +126,6 @@ class RunSnapshot:
     variants: list[Variant]
     inputs: list[dict[str, Any]]
     cells: list[Cell]
-
-
-def runner_name() -> str:
-    """Who holds a lease: host, process and a random part (two runners in one process differ too)."""
-    return f"{socket.gethostname()[:30]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
 class PlaygroundService:
@@ -238,22 +231,16 @@ class PlaygroundService:
                 templates[position] = variant.template
             except TemplateError as exc:
                 templates[position] = exc
-        lost, finished = threading.Event(), threading.Event()
-        heartbeat = threading.Thread(
-            target=self._heartbeat, args=(run_id, owner, stop, lost, finished), name=f"playground-lease-{run_id[:8]}",
-            daemon=True,
-        )  # fmt: skip
-        heartbeat.start()
         failure: BaseException | None = None
+        beat = LeaseHeartbeat(f"playground run {run_id}", lambda: self._renew(run_id, owner), self.lease, stop)
         try:
-            self._work(run, variants, templates, inputs, todo, stop, on_cell, on_delta)
+            with beat:
+                self._work(run, variants, templates, inputs, todo, stop, on_cell, on_delta)
         except BaseException as exc:
             failure = exc
             raise
         finally:
-            finished.set()
-            heartbeat.join(timeout=5)
-            self._release(run_id, owner, failure, lost.is_set())
+            self._release(run_id, owner, failure, beat.lost)
         return self.run(run_id)
 
     def request_stop(self, run_id: str) -> None:
@@ -455,25 +442,12 @@ class PlaygroundService:
             return None
         return cost_usd(spec, getattr(stream, "input_tokens", None), getattr(stream, "output_tokens", None))
 
-    def _heartbeat(
-        self, run_id: str, owner: str, stop: threading.Event, lost: threading.Event, finished: threading.Event
-    ) -> None:
-        interval = max(0.5, min(5.0, self.lease.total_seconds() / 3))  # also how soon a stop request is seen
-        while not finished.wait(interval):
-            try:
-                with self._uow() as uow:
-                    kept = uow.playground.renew(run_id, owner, utcnow() + self.lease)
-                    requested = uow.playground.stop_requested(run_id)
-                    uow.commit()
-            except Exception as exc:  # noqa: BLE001 - a database hiccup: try again on the next beat
-                log.warning("playground run %s: renewing the lease failed: %s", run_id, exc)
-                continue
-            if not kept:
-                log.warning("playground run %s: lease lost to another runner; stopping", run_id)
-                lost.set()
-                stop.set()
-            elif requested:
-                stop.set()
+    def _renew(self, run_id: str, owner: str) -> tuple[bool, bool]:
+        with self._uow() as uow:
+            kept = uow.playground.renew(run_id, owner, utcnow() + self.lease)
+            requested = uow.playground.stop_requested(run_id)
+            uow.commit()
+        return kept, requested
 
     def _release(self, run_id: str, owner: str, failure: BaseException | None, lost: bool) -> None:
         if lost:

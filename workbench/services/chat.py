@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -189,10 +189,7 @@ class ChatService:
             metadata={"kb": request.knowledge_base, "top_k": retrieval.top_k, "hits": len(retrieval.chunks),
                       "embedding_ms": retrieval.embedding_ms, "search_ms": retrieval.search_ms},
         )  # fmt: skip
-        citations = [_citation(i, chunk) for i, chunk in enumerate(retrieval.chunks, start=1)]
-        context = "\n\n".join(f"[{c['n']}] (from {c['source']})\n{chunk.text}" for c, chunk in
-                              zip(citations, retrieval.chunks, strict=True))  # fmt: skip
-        return citations, context or "(no passages found)"
+        return passages(retrieval.chunks)
 
     def _stream(
         self,
@@ -267,6 +264,14 @@ class ChatService:
     def _own(self, user_id: str, conversation_id: str) -> None:
         if not conversations.belongs_to(self._uow(), conversation_id, user_id):
             raise ChatInputError("That conversation does not exist or is not yours.")
+
+
+def passages(chunks: Sequence[Any]) -> tuple[list[dict[str, Any]], str]:
+    """Retrieved chunks as citations and as the numbered context a RAG prompt gets (shared with eval runs)."""
+    citations = [_citation(i, chunk) for i, chunk in enumerate(chunks, start=1)]
+    context = "\n\n".join(f"[{c['n']}] (from {c['source']})\n{chunk.text}" for c, chunk in
+                          zip(citations, chunks, strict=True))  # fmt: skip
+    return citations, context or "(no passages found)"
 
 
 def _title(question: str) -> str:

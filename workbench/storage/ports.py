@@ -8,6 +8,7 @@ from datetime import datetime
 from types import TracebackType
 from typing import Protocol, Self
 
+from workbench.storage.sql.evaluation_repositories import SqlEvaluationRepository
 from workbench.storage.sql.labelling_repositories import SqlLabellingRepository
 from workbench.storage.sql.tables import (
     ConversationRow,
@@ -117,6 +118,8 @@ class UnitOfWork(abc.ABC):
     playground: PlaygroundRepository
     # Labelling has one repository and no in-memory fake: its rules are tested on SQLite and PostgreSQL.
     labelling: SqlLabellingRepository
+    # Evaluation likewise: its queries are tested on SQLite and PostgreSQL.
+    evaluation: SqlEvaluationRepository
 
     def __enter__(self) -> Self:
         return self

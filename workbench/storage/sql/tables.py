@@ -300,4 +300,5 @@ class PlaygroundCellRow(Base):
 
 # The labelling tables live in their own module; importing it here registers them on Base.metadata wherever the
 # models are loaded (the app, Alembic, the schema tests).
+from workbench.storage.sql import evaluation_tables as _evaluation_tables  # noqa: E402, F401
 from workbench.storage.sql import labelling_tables as _labelling_tables  # noqa: E402, F401

@@ -8,6 +8,7 @@ from typing import Self
 from sqlalchemy.orm import Session, sessionmaker
 
 from workbench.storage.ports import UnitOfWork
+from workbench.storage.sql.evaluation_repositories import SqlEvaluationRepository
 from workbench.storage.sql.labelling_repositories import SqlLabellingRepository
 from workbench.storage.sql.prompt_repositories import SqlPlaygroundRepository, SqlPromptRepository
 from workbench.storage.sql.repositories import (
@@ -36,6 +37,7 @@ class SqlUnitOfWork(UnitOfWork):
         self.prompts = SqlPromptRepository(self._session)
         self.playground = SqlPlaygroundRepository(self._session)
         self.labelling = SqlLabellingRepository(self._session)
+        self.evaluation = SqlEvaluationRepository(self._session)
         return super().__enter__()
 
     def __exit__(

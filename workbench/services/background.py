@@ -1,7 +1,8 @@
-"""Dataset runs in background threads, so a run goes on while its page is closed or the browser reloads.
+"""Long runs (playground dataset runs, eval runs) in background threads, so a run goes on while its page is closed
+or the browser reloads.
 
-One per process (the container holds it). The run's state lives in SQL, so any page in any process can show a
-run's progress by counting its cells; this object only knows which runs this process is working on.
+One per kind of run and process (the container holds them). A run's state lives in SQL, so any page in any process
+can show its progress; this object only knows which runs this process is working on.
 """
 
 from __future__ import annotations
@@ -10,8 +11,7 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-
-from workbench.playground.service import PlaygroundService, RunBusy
+from typing import Any
 
 log = logging.getLogger(__name__)
 
@@ -24,18 +24,20 @@ class _Job:
 
 
 @dataclass
-class PlaygroundJobs:
-    service: PlaygroundService
+class BackgroundRuns:
+    # A resumable run service's execute(run_id, *, stop, retry_failed, **callbacks) and request_stop(run_id)
+    # (PlaygroundService, EvalRunService).
+    execute: Callable[..., Any]
+    request_stop: Callable[[str], None]
+    kind: str = "run"  # names the threads and log lines
     _jobs: dict[str, _Job] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _closed: bool = False
 
-    def start(
-        self, run_id: str, *, retry_failed: bool = False, on_delta: Callable[[int, int, str], None] | None = None
-    ) -> bool:
+    def start(self, run_id: str, *, retry_failed: bool = False, **callbacks: Any) -> bool:
         """Start (or resume) a run in the background; False when this process already works on it.
 
-        on_delta(row, position, text) receives answers as they stream (from worker threads).
+        callbacks go to the service's execute (e.g. the playground's on_delta), called from worker threads.
         """
         with self._lock:
             if self._closed:
@@ -44,8 +46,8 @@ class PlaygroundJobs:
             if job is not None and job.thread.is_alive():
                 return False
             stop = threading.Event()
-            job = _Job(threading.Thread(target=self._run, args=(run_id, stop, retry_failed, on_delta), daemon=True,
-                                        name=f"playground-run-{run_id[:8]}"), stop)  # fmt: skip
+            job = _Job(threading.Thread(target=self._run, args=(run_id, stop, retry_failed, callbacks), daemon=True,
+                                        name=f"{self.kind}-{run_id[:8]}"), stop)  # fmt: skip
             self._jobs[run_id] = job
             job.thread.start()
             return True
@@ -56,7 +58,7 @@ class PlaygroundJobs:
             job = self._jobs.get(run_id)
         if job is not None:
             job.stop.set()
-        self.service.request_stop(run_id)
+        self.request_stop(run_id)
 
     def is_running(self, run_id: str) -> bool:
         with self._lock:
@@ -87,19 +89,13 @@ class PlaygroundJobs:
         for job in jobs:
             job.thread.join(timeout=timeout)
 
-    def _run(
-        self,
-        run_id: str,
-        stop: threading.Event,
-        retry_failed: bool,
-        on_delta: Callable[[int, int, str], None] | None,
-    ) -> None:
+    def _run(self, run_id: str, stop: threading.Event, retry_failed: bool, callbacks: dict[str, Any]) -> None:
         try:
-            self.service.execute(run_id, stop=stop, retry_failed=retry_failed, on_delta=on_delta)
-        except RunBusy as exc:
+            self.execute(run_id, stop=stop, retry_failed=retry_failed, **callbacks)
+        except ValueError as exc:  # the services' own errors (another runner holds it, …): said as they are
             self._fail(run_id, str(exc))
         except Exception as exc:  # recorded on the run and shown on the page
-            log.exception("playground run %s failed", run_id)
+            log.exception("%s %s failed", self.kind, run_id)
             self._fail(run_id, f"{type(exc).__name__}: {exc}")
 
     def _fail(self, run_id: str, message: str) -> None:

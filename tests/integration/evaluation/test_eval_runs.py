@@ -1,0 +1,173 @@
+"""Eval datasets, runs, summaries, comparisons and the gate over real SQL (SQLite and PostgreSQL), with a scripted
+pipeline in place of retrieval and a model."""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import threading
+from collections.abc import Callable
+
+import pytest
+import scipy.stats
+
+from tests.evaluation_fakes import SAMPLE_ITEMS, ScriptedPipeline
+from tests.playground_fakes import Recorder
+from workbench.evaluation.config import EvalConfig
+from workbench.evaluation.datasets import EvalDatasetService
+from workbench.evaluation.reports import EvalReports
+from workbench.evaluation.runs import EvalRunService, RunBusy
+from workbench.evaluation.stats import mean_ci
+from workbench.storage.sql.uow import SqlUnitOfWork
+
+pytestmark = pytest.mark.integration
+
+UowFactory = Callable[[], SqlUnitOfWork]
+
+
+def _setup(make_uow: UowFactory, pipeline: ScriptedPipeline | None = None) -> tuple[EvalRunService, EvalReports]:
+    EvalDatasetService(make_uow).import_items("facts", SAMPLE_ITEMS, source="test", actor="ana")
+    service = EvalRunService(make_uow, pipeline or ScriptedPipeline(), Recorder(), concurrency=2, lease_s=5)
+    return service, EvalReports(make_uow)
+
+
+def test_run_scores_every_item_once_and_stores_summaries(make_uow: UowFactory) -> None:
+    service, reports = _setup(make_uow)
+    (run,) = service.create_run("facts", EvalConfig(model="good", knowledge_base=None), actor="ana")
+    assert run.status == "pending" and run.item_count == 12
+    assert run.environment["libraries"]["ragas"] == "0.4.3"
+
+    done = service.execute(run.id)
+
+    assert (done.status, done.done_count, done.failed_count) == ("completed", 12, 0)
+    summary = reports.summary(run.id)
+    assert set(summary.metrics) == {"context_precision", "context_recall", "string_similarity", "bleu", "rouge_l",
+                                    "chrf", "exact_match"}  # fmt: skip
+    exact = summary.metrics["exact_match"]
+    assert (exact.n_ok, exact.n_failed, exact.mean) == (12, 0, 1.0)
+    with make_uow() as uow:
+        values = [v for v, status, _ in uow.evaluation.metric_values(run.id)["string_similarity"] if status == "ok"]
+    expected = mean_ci(values)
+    similarity = summary.metrics["string_similarity"]
+    assert (similarity.mean, similarity.ci_low, similarity.ci_high) == (expected.estimate, expected.low, expected.high)
+
+
+def test_stopped_run_resumes_without_scoring_an_item_twice(make_uow: UowFactory) -> None:
+    pipeline = ScriptedPipeline(delay_s=0.02)
+    service, _ = _setup(make_uow, pipeline)
+    (run,) = service.create_run("facts", EvalConfig(model="bad", knowledge_base=None), actor="ana")
+    stop = threading.Event()
+    seen: list[int] = []
+
+    def on_item(done: int, total: int) -> None:
+        seen.append(done)
+        if done >= 5:
+            stop.set()
+
+    stopped = service.execute(run.id, stop=stop, on_item=on_item)
+    assert stopped.status == "stopped" and 5 <= stopped.done_count < 12
+    resumed = service.execute(run.id)
+
+    assert (resumed.status, resumed.done_count) == ("completed", 12)
+    assert sorted(pipeline.calls) == sorted(item["question"] for item in SAMPLE_ITEMS)  # each answered once
+    with make_uow() as uow:
+        assert len(uow.evaluation.done_item_ids(run.id)) == 12
+        assert len(uow.evaluation.scores([run.id])) == 12 * 7
+
+
+def test_a_run_held_elsewhere_is_refused(make_uow: UowFactory) -> None:
+    service, _ = _setup(make_uow)
+    (run,) = service.create_run("facts", EvalConfig(model="good", knowledge_base=None), actor="ana")
+    holder = EvalRunService(make_uow, ScriptedPipeline(), Recorder(), lease_s=60)
+    with make_uow() as uow:
+        from workbench.storage.sql.tables import utcnow
+
+        assert uow.evaluation.claim(run.id, "elsewhere", utcnow(), utcnow().replace(year=2100))
+        uow.commit()
+    with pytest.raises(RunBusy, match="being worked on elsewhere"):
+        holder.execute(run.id)
+
+
+def test_failed_items_are_counted_apart_and_retried(make_uow: UowFactory) -> None:
+    broken = {SAMPLE_ITEMS[0]["question"], SAMPLE_ITEMS[3]["question"]}
+    pipeline = ScriptedPipeline(fail=broken)
+    service, reports = _setup(make_uow, pipeline)
+    (run,) = service.create_run("facts", EvalConfig(model="good", knowledge_base=None), actor="ana")
+
+    done = service.execute(run.id)
+    assert (done.status, done.done_count, done.failed_count) == ("completed", 12, 2)
+    assert reports.summary(run.id).metrics["bleu"].n_ok == 10
+    detail = reports.item([run.id], _key(SAMPLE_ITEMS[0]["question"]))
+    assert detail.runs[0].status == "failed" and "went away" in (detail.runs[0].error or "")
+
+    pipeline.fail.clear()
+    retried = service.execute(run.id, retry_failed=True)
+    assert (retried.done_count, retried.failed_count) == (12, 0)
+    assert reports.summary(run.id).metrics["bleu"].n_ok == 12
+
+
+def test_repeats_share_a_configuration_and_are_numbered(make_uow: UowFactory) -> None:
+    service, _ = _setup(make_uow)
+    config = EvalConfig(model="good", knowledge_base=None, tags=("nightly",))
+    first = service.create_run("facts", config, actor="ana", repeats=2)
+    third = service.create_run("facts", config.model_copy(update={"name": "renamed"}), actor="ana")
+    other = service.create_run("facts", config.model_copy(update={"top_k": 2}), actor="ana")
+    assert [r.repeat for r in first + third] == [1, 2, 3]
+    assert len({r.config_hash for r in first + third}) == 1
+    assert other[0].repeat == 1 and other[0].config_hash != first[0].config_hash
+
+
+def test_compare_pairs_items_and_matches_scipy(make_uow: UowFactory) -> None:
+    service, reports = _setup(make_uow)
+    (good,) = service.create_run("facts", EvalConfig(model="good", knowledge_base=None), actor="ana")
+    (bad,) = service.create_run("facts", EvalConfig(model="bad", knowledge_base=None), actor="ana")
+    service.execute(good.id)
+    service.execute(bad.id)
+
+    comparison = reports.compare(good.id, bad.id)
+    by_metric = {c.metric: c for c in comparison.metrics}
+    similarity = by_metric["string_similarity"]
+    with make_uow() as uow:
+        scores = uow.evaluation.scores([good.id, bad.id], ["string_similarity"])
+    base = {k: v for r, k, _, v, _, _ in scores if r == good.id}
+    cand = {k: v for r, k, _, v, _, _ in scores if r == bad.id}
+    keys = sorted(base)
+    differences = [cand[k] - base[k] for k in keys]
+    reference = scipy.stats.wilcoxon(differences, zero_method="wilcox")
+    assert similarity.n == 12
+    assert math.isclose(similarity.test.p_value, reference.pvalue, rel_tol=1e-12)
+    assert similarity.delta.estimate < 0 and similarity.losses == 8 and similarity.ties == 4
+    assert similarity.p_adjusted >= similarity.test.p_value
+    biggest = comparison.deltas["string_similarity"][0]
+    assert biggest.delta == min(differences) and biggest.question
+
+    verdicts = reports.gate(good.id, bad.id, {"string_similarity": 0.05, "exact_match": 0.9})
+    assert [(v.metric, v.failed) for v in verdicts] == [("string_similarity", True), ("exact_match", False)]
+    assert not any(v.failed for v in reports.gate(good.id, good.id, {"string_similarity": 0.0}))
+
+
+def test_runs_table_trend_and_export(make_uow: UowFactory) -> None:
+    service, reports = _setup(make_uow)
+    (a,) = service.create_run("facts", EvalConfig(model="good", knowledge_base=None, tags=("base",)), actor="ana")
+    (b,) = service.create_run("facts", EvalConfig(model="bad", knowledge_base=None), actor="ana")
+    service.execute(a.id)
+    service.execute(b.id)
+
+    rows = reports.runs(dataset="facts")
+    assert [r.run.id for r in rows] == [b.id, a.id]
+    assert [r.run.id for r in reports.runs(tag="base")] == [a.id]
+    assert reports.runs(dataset="nope") == []
+    trend = reports.trend("facts", "exact_match")
+    assert [p.run.id for p in trend] == [a.id, b.id] and trend[0].mean == 1.0
+
+    exported = list(csv.DictReader(io.StringIO(reports.export_csv([a.id, b.id]))))
+    assert len(exported) == 2 * 12 * 7
+    assert {row["metric"] for row in exported} >= {"bleu", "exact_match"}
+    assert all(row["question"].startswith("What is fact") for row in exported)
+
+
+def _key(question: str) -> str:
+    from workbench.evaluation.datasets import item_key
+
+    return item_key(question)

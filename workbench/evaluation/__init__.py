@@ -1,0 +1,1 @@
+"""RAG evaluation: datasets, runs, metrics, statistics and comparisons."""

@@ -1,0 +1,266 @@
+"""What the dashboard and the CLI gate read: runs with their stored summaries, paired comparisons of runs on one
+dataset, the items that changed most, one item across runs, a metric's trend, and run x item x metric CSV.
+
+Summaries are read from `eval_summaries` (written when a run stops or ends); a comparison reads only the scores
+of the runs compared, as plain tuples, and aligns them by item key (the same question in any dataset version).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from workbench.evaluation.metrics import METRICS
+from workbench.evaluation.runs import EvalRunError, RunView, run_view
+from workbench.evaluation.stats import MetricComparison, TestName, compare_metrics, significantly_worse
+from workbench.storage.ports import UnitOfWork
+
+COMPARE_SEED = 0
+
+
+@dataclass(frozen=True, slots=True)
+class MetricSummary:
+    metric: str
+    n_ok: int
+    n_failed: int
+    n_skipped: int
+    mean: float | None
+    ci_low: float | None
+    ci_high: float | None
+    failures: dict[str, int]
+
+
+@dataclass(frozen=True, slots=True)
+class RunSummary:
+    run: RunView
+    metrics: dict[str, MetricSummary]
+
+
+@dataclass(frozen=True, slots=True)
+class ItemDelta:
+    item_key: str
+    question: str
+    baseline: float
+    candidate: float
+
+    @property
+    def delta(self) -> float:
+        return self.candidate - self.baseline
+
+
+@dataclass(frozen=True, slots=True)
+class Comparison:
+    baseline: RunView
+    candidate: RunView
+    metrics: list[MetricComparison]
+    deltas: dict[str, list[ItemDelta]] = field(default_factory=dict)  # per metric, largest change first
+    unpaired: int = 0  # items scored in only one of the two runs
+
+
+@dataclass(frozen=True, slots=True)
+class ItemRun:
+    run: RunView
+    status: str
+    answer: str
+    contexts: list[dict[str, Any]]
+    error: str | None
+    scores: dict[str, tuple[float | None, str, str | None, str | None]]  # metric -> value, status, cause, detail
+
+
+@dataclass(frozen=True, slots=True)
+class ItemDetail:
+    item_key: str
+    question: str
+    reference_answer: str | None
+    reference_contexts: tuple[str, ...]
+    runs: list[ItemRun]
+
+
+@dataclass(frozen=True, slots=True)
+class TrendPoint:
+    run: RunView
+    mean: float | None
+    ci_low: float | None
+    ci_high: float | None
+    n_ok: int
+
+
+@dataclass(frozen=True, slots=True)
+class GateVerdict:
+    metric: str
+    max_drop: float
+    comparison: MetricComparison
+    failed: bool
+
+
+class EvalReports:
+    def __init__(self, uow_factory: Callable[[], UnitOfWork]) -> None:
+        self._uow = uow_factory
+
+    def runs(
+        self, *, dataset: str | None = None, tag: str | None = None, status: str | None = None, limit: int = 500
+    ) -> list[RunSummary]:
+        """Runs newest first with their stored metric summaries, filtered by dataset name, tag and status."""
+        with self._uow() as uow:
+            dataset_id = None
+            if dataset:
+                row = uow.evaluation.dataset_by_name(dataset)
+                if row is None:
+                    return []
+                dataset_id = row.id
+            rows = [
+                r for r in uow.evaluation.runs(dataset_id=dataset_id, limit=limit)
+                if (tag is None or tag in r.tags) and (status is None or r.status == status)
+            ]  # fmt: skip
+            names = uow.evaluation.dataset_names(sorted({r.version_id for r in rows}))
+            summaries: dict[str, dict[str, MetricSummary]] = {r.id: {} for r in rows}
+            for s in uow.evaluation.summaries([r.id for r in rows]):
+                summaries[s.run_id][s.metric] = _summary(s)
+            return [RunSummary(run_view(r, names), summaries[r.id]) for r in rows]
+
+    def summary(self, run_id: str) -> RunSummary:
+        with self._uow() as uow:
+            row = uow.evaluation.run(run_id)
+            if row is None:
+                raise EvalRunError(f"There is no eval run {run_id}.")
+            names = uow.evaluation.dataset_names([row.version_id])
+            metrics = {s.metric: _summary(s) for s in uow.evaluation.summaries([run_id])}
+            return RunSummary(run_view(row, names), metrics)
+
+    def compare(
+        self, baseline_id: str, candidate_id: str, *, metrics: Sequence[str] | None = None,
+        test: TestName = "wilcoxon", top: int = 20,
+    ) -> Comparison:  # fmt: skip
+        """Pair the two runs' scores by item and compare each metric (Holm-corrected across the metrics)."""
+        with self._uow() as uow:
+            runs = {r.id: r for r in uow.evaluation.runs_by_id([baseline_id, candidate_id])}
+            missing = [i for i in (baseline_id, candidate_id) if i not in runs]
+            if missing:
+                raise EvalRunError(f"There is no eval run {missing[0]}.")
+            names = uow.evaluation.dataset_names(sorted({r.version_id for r in runs.values()}))
+            base, cand = run_view(runs[baseline_id], names), run_view(runs[candidate_id], names)
+            if base.dataset != cand.dataset:
+                raise EvalRunError(
+                    f"Runs on different datasets cannot be paired ({base.dataset} and {cand.dataset}); "
+                    "compare runs of one dataset."
+                )
+            scores = uow.evaluation.scores([baseline_id, candidate_id], metrics)
+            questions = {}
+            if top:
+                for version_id in {base.version_id, cand.version_id}:
+                    questions.update({i.item_key: i.question for i in uow.evaluation.items(version_id)})
+        ok: dict[tuple[str, str], dict[str, float]] = {}  # (run, metric) -> item key -> value
+        for run_id, key, metric, value, status, _ in scores:
+            if status == "ok" and value is not None:
+                ok.setdefault((run_id, metric), {})[key] = value
+        chosen = [m for m in (metrics or METRICS) if (baseline_id, m) in ok and (candidate_id, m) in ok]
+        keys: dict[str, list[str]] = {}
+        for metric in chosen:
+            b, c = ok[(baseline_id, metric)], ok[(candidate_id, metric)]
+            keys[metric] = sorted(b.keys() & c.keys())
+        results = compare_metrics(
+            {m: [ok[(baseline_id, m)][k] for k in keys[m]] for m in chosen},
+            {m: [ok[(candidate_id, m)][k] for k in keys[m]] for m in chosen},
+            test=test, seed=COMPARE_SEED,
+        )  # fmt: skip
+        deltas = {
+            m: sorted(
+                (
+                    ItemDelta(k, questions.get(k, ""), ok[(baseline_id, m)][k], ok[(candidate_id, m)][k])
+                    for k in keys[m]
+                ),
+                key=lambda d: -abs(d.delta),
+            )[:top]
+            for m in chosen
+        }
+        all_keys = {k for values in ok.values() for k in values}
+        paired = set().union(*keys.values()) if keys else set()
+        return Comparison(base, cand, results, deltas, unpaired=len(all_keys - paired))
+
+    def item(self, run_ids: Sequence[str], item_key: str) -> ItemDetail:
+        """One question as each run answered and scored it: the drill-down behind a changed item."""
+        with self._uow() as uow:
+            rows = {r.id: r for r in uow.evaluation.runs_by_id(list(run_ids))}
+            names = uow.evaluation.dataset_names(sorted({r.version_id for r in rows.values()}))
+            question, reference, contexts = "", None, tuple[str, ...]()
+            for row in rows.values():
+                for item in uow.evaluation.items(row.version_id):
+                    if item.item_key == item_key:
+                        question, reference = item.question, item.reference_answer
+                        contexts = tuple(item.reference_contexts)
+                        break
+            runs = []
+            for run_id in run_ids:
+                if run_id not in rows:
+                    continue
+                results = uow.evaluation.results(run_id, [item_key])
+                scores = {s.metric: (s.value, s.status, s.cause, s.detail)
+                          for s in uow.evaluation.score_rows(run_id, [item_key])}  # fmt: skip
+                result = results[0] if results else None
+                runs.append(ItemRun(
+                    run=run_view(rows[run_id], names), status=result.status if result else "missing",
+                    answer=result.answer if result else "", contexts=list(result.contexts) if result else [],
+                    error=result.error if result else None, scores=scores,
+                ))  # fmt: skip
+        return ItemDetail(item_key, question, reference, contexts, runs)
+
+    def trend(self, dataset: str, metric: str) -> list[TrendPoint]:
+        """A metric's stored mean and interval across the dataset's runs, oldest first."""
+        points = [
+            TrendPoint(s.run, m.mean, m.ci_low, m.ci_high, m.n_ok)
+            for s in self.runs(dataset=dataset)
+            if (m := s.metrics.get(metric)) is not None
+        ]
+        return sorted(points, key=lambda p: p.run.created_at)
+
+    def export_csv(self, run_ids: Sequence[str]) -> str:
+        """run x item x metric, one row per score, failures with their cause."""
+        out = io.StringIO()
+        writer = csv.writer(out)
+        writer.writerow(["run_id", "run_name", "repeat", "dataset", "dataset_version", "item_key", "question",
+                         "metric", "value", "status", "cause"])  # fmt: skip
+        with self._uow() as uow:
+            rows = {r.id: r for r in uow.evaluation.runs_by_id(list(run_ids))}
+            names = uow.evaluation.dataset_names(sorted({r.version_id for r in rows.values()}))
+            questions: dict[str, str] = {}
+            for version_id in {r.version_id for r in rows.values()}:
+                questions.update({i.item_key: i.question for i in uow.evaluation.items(version_id)})
+            scores = sorted(uow.evaluation.scores(list(rows)), key=lambda s: (s[0], s[1], s[2]))
+            # Plain values: leaving the unit of work rolls back, which expires the ORM rows.
+            about = {r.id: (r.name, r.repeat, *names.get(r.version_id, ("?", 0))) for r in rows.values()}
+        for run_id, key, metric, value, status, cause in scores:
+            writer.writerow([run_id, *about[run_id], key, questions.get(key, ""), metric,
+                             "" if value is None else repr(value), status, cause or ""])  # fmt: skip
+        return out.getvalue()
+
+    def gate(
+        self, baseline_id: str, candidate_id: str, rules: dict[str, float], *, alpha: float = 0.05,
+        test: TestName = "wilcoxon",
+    ) -> list[GateVerdict]:  # fmt: skip
+        """For a CI gate: each metric of `rules` (metric -> allowed drop) fails when the candidate is significantly
+        worse by more than the drop (see stats.significantly_worse). A metric neither run scored is an error."""
+        unknown = [m for m in rules if m not in METRICS]
+        if unknown:
+            raise EvalRunError(f"Unknown metric(s) {', '.join(unknown)}; known: {', '.join(METRICS)}.")
+        comparison = self.compare(baseline_id, candidate_id, metrics=list(rules), test=test, top=0)
+        found = {c.metric: c for c in comparison.metrics}
+        missing = [m for m in rules if m not in found]
+        if missing:
+            raise EvalRunError(f"Neither run has paired scores for {', '.join(missing)}.")
+        return [GateVerdict(m, d, found[m], significantly_worse(found[m], d, alpha)) for m, d in rules.items()]
+
+
+def _summary(row: Any) -> MetricSummary:
+    return MetricSummary(
+        metric=row.metric, n_ok=row.n_ok, n_failed=row.n_failed, n_skipped=row.n_skipped, mean=row.mean,
+        ci_low=row.ci_low, ci_high=row.ci_high, failures=dict(row.failures),
+    )  # fmt: skip
+
+
+def finite(value: float | None) -> float | None:
+    """None for a missing or NaN value (what tables and charts show as blank)."""
+    return None if value is None or math.isnan(value) else value

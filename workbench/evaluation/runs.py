@@ -1,0 +1,367 @@
+"""Eval runs: a dataset version run through one pinned pipeline configuration, item by item, resumable.
+
+Each item is answered, scored and stored in one transaction; a unique key on (run, item) means a resumed or
+concurrently claimed run can never score an item twice. A lease (conditional UPDATE + heartbeat) keeps a run to
+one runner across processes. When a run stops or ends, its per-metric summaries are recomputed and stored, so
+the dashboard reads aggregates instead of every score.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from workbench.domain.runlog import RunKind, RunLog, RunStatus
+from workbench.evaluation.config import EvalConfig, config_hash
+from workbench.evaluation.datasets import EvalDatasetError, EvalItem, _eval_item
+from workbench.evaluation.environment import library_versions
+from workbench.evaluation.metrics import METRICS, EvalSample, MetricScore, ModelFreeScorer
+from workbench.evaluation.pipeline import PipelineAnswer
+from workbench.evaluation.summaries import summarise
+from workbench.services.leases import LeaseHeartbeat, runner_name
+from workbench.storage.conflicts import is_unique_violation
+from workbench.storage.ports import UnitOfWork
+from workbench.storage.sql.evaluation_tables import EvalResultRow, EvalRunRow, EvalScoreRow
+from workbench.storage.sql.tables import new_id, utcnow
+
+log = logging.getLogger(__name__)
+
+MAX_REPEATS = 10
+
+
+class EvalRunError(ValueError):
+    """A run that cannot be created or worked; the message says what to do."""
+
+
+class RunBusy(EvalRunError):
+    """Another runner holds the run's lease."""
+
+
+class Pipeline(Protocol):
+    def resolve(self, config: EvalConfig) -> dict[str, Any]: ...
+    def answer(self, question: str, config: dict[str, Any]) -> PipelineAnswer: ...
+
+
+class Judge(Protocol):
+    def score(self, sample: EvalSample, metrics: Sequence[str]) -> list[MetricScore]: ...
+
+
+class RunLogSink(Protocol):
+    def log(self, record: RunLog) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class RunView:
+    id: str
+    name: str
+    dataset: str
+    dataset_version: int
+    version_id: str
+    config: dict[str, Any]
+    config_hash: str
+    repeat: int
+    tags: tuple[str, ...]
+    status: str
+    item_count: int
+    done_count: int
+    failed_count: int
+    error: str | None
+    created_by: str
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    environment: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def progress(self) -> float:
+        return self.done_count / self.item_count if self.item_count else 1.0
+
+    @property
+    def live(self) -> bool:
+        return self.status == "running"
+
+    @property
+    def label(self) -> str:
+        return f"{self.name} (#{self.repeat})" if self.repeat > 1 else self.name
+
+
+class EvalRunService:
+    def __init__(
+        self,
+        uow_factory: Callable[[], UnitOfWork],
+        pipeline: Pipeline,
+        runlog: RunLogSink,
+        *,
+        judge_for: Callable[[str], Judge] | None = None,
+        concurrency: int = 1,
+        lease_s: float = 30.0,
+    ) -> None:
+        self._uow = uow_factory
+        self._pipeline = pipeline
+        self._runlog = runlog
+        self._judge_for = judge_for
+        self._scorer = ModelFreeScorer()
+        self.concurrency = max(1, concurrency)
+        self.lease = timedelta(seconds=lease_s)
+
+    # Creating ---------------------------------------------------------------------------------------------------
+
+    def create_run(
+        self, dataset: str, config: EvalConfig, *, actor: str, version: int | None = None, repeats: int = 1
+    ) -> list[RunView]:
+        """Pin the configuration and store `repeats` runs of it over a dataset version (numbered after any earlier
+        repeats of the same configuration); returns them, first repeat first."""
+        if not 1 <= repeats <= MAX_REPEATS:
+            raise EvalRunError(f"Repeats must be between 1 and {MAX_REPEATS}.")
+        resolved = self._pipeline.resolve(config)
+        digest = config_hash(resolved)
+        environment = library_versions()
+        with self._uow() as uow:
+            dataset_row = uow.evaluation.dataset_by_name(dataset.strip())
+            version_row = uow.evaluation.version_of(dataset_row.id, version) if dataset_row else None
+            if dataset_row is None or version_row is None:
+                what = f"'{dataset}'" + (f" v{version}" if version else "")
+                raise EvalDatasetError(f"There is no eval dataset {what}. Import it first (Evaluation → Datasets).")
+            first = uow.evaluation.last_repeat(version_row.id, digest) + 1
+            name = config.name.strip() or _default_name(resolved)
+            rows = [
+                EvalRunRow(
+                    id=new_id(),
+                    version_id=version_row.id,
+                    name=name[:200],
+                    config=resolved,
+                    config_hash=digest,
+                    repeat=first + i,
+                    tags=list(config.tags),
+                    environment=environment,
+                    status="pending",
+                    item_count=version_row.item_count,
+                    created_by=actor,
+                )
+                for i in range(repeats)
+            ]
+            uow.evaluation.add_all(rows)
+            uow.commit()
+            ids = [row.id for row in rows]
+        return [self.run(run_id) for run_id in ids]
+
+    # Running ----------------------------------------------------------------------------------------------------
+
+    def execute(
+        self,
+        run_id: str,
+        *,
+        stop: threading.Event | None = None,
+        on_item: Callable[[int, int], None] | None = None,
+        retry_failed: bool = False,
+        owner: str | None = None,
+    ) -> RunView:
+        """Work the run's unscored items until done or stopped; returns the run after. Safe to call again.
+
+        on_item(done, total) after each stored item (from worker threads). Raises RunBusy when another runner
+        holds the run. Ctrl-C stops like a stop request: the items in progress are finished and stored.
+        """
+        owner = owner or runner_name()
+        stop = stop or threading.Event()
+        run, items = self._claim(run_id, owner, retry_failed)
+        judge = self._judge(run.config)
+        failure: BaseException | None = None
+        beat = LeaseHeartbeat(f"eval run {run_id}", lambda: self._renew(run_id, owner), self.lease, stop)
+        try:
+            with beat:
+                self._work(run, items, judge, stop, on_item)
+        except BaseException as exc:
+            failure = exc
+            raise
+        finally:
+            self._release(run_id, owner, failure, beat.lost)
+        return self.run(run_id)
+
+    def request_stop(self, run_id: str) -> None:
+        """Ask whoever works this run (here or in another process) to stop after the items in progress."""
+        with self._uow() as uow:
+            uow.evaluation.request_stop(run_id)
+            uow.commit()
+
+    def _claim(self, run_id: str, owner: str, retry_failed: bool) -> tuple[EvalRunRow, list[EvalItem]]:
+        now = utcnow()
+        with self._uow() as uow:
+            run = uow.evaluation.run(run_id)
+            if run is None:
+                raise EvalRunError(f"There is no eval run {run_id}.")
+            if not uow.evaluation.claim(run_id, owner, now, now + self.lease):
+                uow.rollback()
+                raise RunBusy(
+                    f"Run '{run.name}' is being worked on elsewhere ({run.lease_owner}). Stop it there, or wait "
+                    "until its lease ends and resume it."
+                )
+            if retry_failed:
+                uow.evaluation.delete_failed_results(run_id)
+                uow.evaluation.set_counts(run_id)
+            done = uow.evaluation.done_item_ids(run_id)
+            items = [_eval_item(row) for row in uow.evaluation.items(run.version_id) if row.id not in done]
+            uow.commit()  # expire_on_commit is off: the run's loaded fields stay readable after the session
+        return run, items
+
+    def _judge(self, config: dict[str, Any]) -> Judge | None:
+        if not any(METRICS[m].needs_judge for m in config["metrics"]):
+            return None
+        if self._judge_for is None:
+            raise EvalRunError("This run asks for judged metrics but no judge can be built here.")
+        return self._judge_for(config["judge_model"])
+
+    def _work(
+        self, run: EvalRunRow, items: list[EvalItem], judge: Judge | None, stop: threading.Event,
+        on_item: Callable[[int, int], None] | None,
+    ) -> None:  # fmt: skip
+        pending: Iterator[EvalItem] = iter(items)
+        in_flight: set[Future[None]] = set()
+        done = run.item_count - len(items)
+        with ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix=f"eval-{run.id[:8]}") as pool:
+            while True:
+                while len(in_flight) < self.concurrency and not stop.is_set():
+                    item = next(pending, None)
+                    if item is None:
+                        break
+                    in_flight.add(pool.submit(self._item, run, item, judge))
+                if not in_flight:
+                    return
+                finished, in_flight = wait(in_flight, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    future.result()
+                    done += 1
+                    if on_item is not None:
+                        on_item(done, run.item_count)
+
+    def _item(self, run: EvalRunRow, item: EvalItem, judge: Judge | None) -> None:
+        config = run.config
+        produced = self._pipeline.answer(item.question, config)
+        scores: list[MetricScore] = []
+        if produced.error is None:
+            sample = EvalSample(
+                question=item.question, answer=produced.answer,
+                retrieved_contexts=tuple(c["text"] for c in produced.contexts), reference_answer=item.reference_answer,
+                reference_contexts=item.reference_contexts,
+            )  # fmt: skip
+            free = [m for m in config["metrics"] if not METRICS[m].needs_judge]
+            judged = [m for m in config["metrics"] if METRICS[m].needs_judge]
+            scores = self._scorer.score(sample, free)
+            if judged and judge is not None:
+                scores += judge.score(sample, judged)
+        self._store(run, item, produced, scores)
+
+    def _store(self, run: EvalRunRow, item: EvalItem, produced: PipelineAnswer, scores: list[MetricScore]) -> None:
+        result_id = new_id()
+        try:
+            with self._uow() as uow:
+                uow.evaluation.add(EvalResultRow(
+                    id=result_id, run_id=run.id, item_id=item.id, item_key=item.item_key,
+                    status="failed" if produced.error else "ok", answer=produced.answer, contexts=produced.contexts,
+                    error=produced.error, latency_ms=produced.latency_ms, output_tokens=produced.output_tokens,
+                ))  # fmt: skip
+                uow.evaluation.flush()  # the unique (run, item) key is checked before any score is added
+                uow.evaluation.add_all([
+                    EvalScoreRow(
+                        run_id=run.id, item_id=item.id, item_key=item.item_key, metric=s.metric, value=s.value,
+                        status=s.status.value, cause=s.cause.value if s.cause else None, detail=s.detail,
+                    ) for s in scores
+                ])  # fmt: skip
+                uow.evaluation.set_counts(run.id)
+                uow.commit()
+        except Exception as exc:
+            if is_unique_violation(exc):  # scored by another runner meanwhile: theirs stands
+                log.info("eval run %s: item %s was already scored", run.id, item.id)
+                return
+            raise
+        self._log(run, item, produced, result_id, scores)
+
+    def _log(
+        self, run: EvalRunRow, item: EvalItem, produced: PipelineAnswer, result_id: str, scores: list[MetricScore]
+    ) -> None:
+        config = run.config
+        failed = [f"{s.metric}: {s.cause}" for s in scores if s.status.value == "failed"]
+        self._runlog.log(RunLog(
+            id=result_id, kind=RunKind.EVAL, provider="eval", model=config["model"],
+            status=RunStatus.ERROR if produced.error else RunStatus.OK, latency_ms=produced.latency_ms,
+            output_tokens=produced.output_tokens, run_id=run.id, prompt_name=config["prompt"],
+            prompt_version=config["prompt_version"], error=produced.error,
+            metadata={"item_key": item.item_key, "dataset_version": run.version_id,
+                      "scores": {s.metric: s.value for s in scores}, "judge_failures": failed[:10]},
+        ))  # fmt: skip
+
+    def _renew(self, run_id: str, owner: str) -> tuple[bool, bool]:
+        with self._uow() as uow:
+            kept = uow.evaluation.renew(run_id, owner, utcnow() + self.lease)
+            requested = uow.evaluation.stop_requested(run_id)
+            uow.commit()
+        return kept, requested
+
+    def _release(self, run_id: str, owner: str, failure: BaseException | None, lost: bool) -> None:
+        if lost:
+            return  # someone else holds the run now: its state is theirs to record
+        try:
+            self.refresh_summaries(run_id)
+            with self._uow() as uow:
+                run = uow.evaluation.run(run_id)
+                if run is None:
+                    return
+                done, _ = uow.evaluation.set_counts(run_id)
+                error = None
+                if isinstance(failure, KeyboardInterrupt):  # Ctrl-C: a stop, not a failure
+                    status = "stopped"
+                elif failure is not None:
+                    status, error = "failed", f"{type(failure).__name__}: {failure}"[:2000]
+                else:
+                    status = "completed" if done >= run.item_count else "stopped"
+                finished_at = utcnow() if status == "completed" else None
+                if not uow.evaluation.release(run_id, owner, status, error, finished_at):
+                    uow.rollback()
+                    return
+                uow.commit()
+        except Exception as exc:  # noqa: BLE001 - the lease expires by itself; the run stays resumable
+            log.warning("eval run %s: could not record the end of the run: %s", run_id, exc)
+
+    # Summaries and reading --------------------------------------------------------------------------------------
+
+    def refresh_summaries(self, run_id: str) -> None:
+        """Recompute and store the run's per-metric summaries (mean, bootstrap CI, failures by cause)."""
+        with self._uow() as uow:
+            values = uow.evaluation.metric_values(run_id)
+            uow.evaluation.replace_summaries(run_id, summarise(run_id, values))
+            uow.commit()
+
+    def run(self, run_id: str) -> RunView:
+        with self._uow() as uow:
+            row = uow.evaluation.run(run_id)
+            if row is None:
+                raise EvalRunError(f"There is no eval run {run_id}.")
+            names = uow.evaluation.dataset_names([row.version_id])
+            return run_view(row, names)
+
+    def set_tags(self, run_id: str, tags: Sequence[str]) -> RunView:
+        clean = list(dict.fromkeys(t.strip() for t in tags if t.strip()))
+        with self._uow() as uow:
+            uow.evaluation.set_tags(run_id, clean)
+            uow.commit()
+        return self.run(run_id)
+
+
+def run_view(row: EvalRunRow, names: dict[str, tuple[str, int]]) -> RunView:
+    dataset, number = names.get(row.version_id, ("?", 0))
+    return RunView(
+        id=row.id, name=row.name, dataset=dataset, dataset_version=number, version_id=row.version_id,
+        config=dict(row.config), config_hash=row.config_hash, repeat=row.repeat, tags=tuple(row.tags),
+        status=row.status, item_count=row.item_count, done_count=row.done_count, failed_count=row.failed_count,
+        error=row.error, created_by=row.created_by, created_at=row.created_at, started_at=row.started_at,
+        finished_at=row.finished_at, environment=dict(row.environment),
+    )  # fmt: skip
+
+
+def _default_name(resolved: dict[str, Any]) -> str:
+    where = f"{resolved['knowledge_base']} k={resolved['top_k']}" if resolved.get("knowledge_base") else "no retrieval"
+    return f"{resolved['model']} · {resolved['prompt']} v{resolved['prompt_version']} · {where}"
