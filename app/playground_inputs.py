@@ -73,8 +73,10 @@ def choose_table(settings: PlaygroundSettings) -> Table | None:
                     icon=":material/dataset:",
                 )
                 return None
+            # The playground's own sample first; eval datasets (datasets/eval) work as inputs too.
+            names = sorted(found, key=lambda n: (not n.startswith("playground/"), n))
             name = st.selectbox(
-                "Dataset", list(found), key="pg_ds_name",
+                "Dataset", names, key="pg_ds_name",
                 format_func=lambda n: f"{n} ({found[n].format.upper()}, {found[n].size / 1000:,.1f} kB)",
             )  # fmt: skip
             return load_dataset(str(name), max_bytes=max_bytes, max_rows=settings.max_rows)

@@ -122,7 +122,8 @@ def _editor(
 
     names = list(summaries)
     if fields.get("prompt") not in summaries:
-        fields.set("prompt", names[0])
+        # The chat's plain prompt is the natural place to start trying things; any prompt when it is gone.
+        fields.set("prompt", "plain-chat" if "plain-chat" in summaries else names[0])
     name = str(st.selectbox("Prompt", names, index=fields.index("prompt", names), key=fields.key("prompt")))
     versions = {version.version: version for version in container.prompts.versions(name)}  # newest first
     if fields.get("version") not in versions:

@@ -15,6 +15,7 @@ import typer
 
 from workbench.bootstrap import build_rag_engine, build_sql, configure_offline_environment
 from workbench.cli_common import fail
+from workbench.cli_eval import eval_app
 from workbench.cli_playground import playground_app
 from workbench.cli_prompts import prompts_app
 from workbench.config import Settings, get_settings
@@ -37,6 +38,7 @@ app.add_typer(runlog_app, name="runlog")
 app.add_typer(kb_app, name="kb")
 app.add_typer(prompts_app, name="prompts")
 app.add_typer(playground_app, name="playground")
+app.add_typer(eval_app, name="eval")
 
 
 def _uow() -> SqlUnitOfWork:

@@ -51,7 +51,7 @@ def test_opens_with_two_variants_over_the_shipped_prompts(app_env: AppEnvironmen
     assert [t.value for t in at.title] == ["Playground"]
     assert at.radio(key="pg_variant_count").value == 2
     for position in (0, 1):
-        assert at.selectbox(key=f"pg_v{position}_prompt").options == ["plain-chat", "rag-answer"]
+        assert at.selectbox(key=f"pg_v{position}_prompt").options == ["eval-question", "plain-chat", "rag-answer"]
         assert at.selectbox(key=f"pg_v{position}_prompt").value == "plain-chat"
         assert at.selectbox(key=f"pg_v{position}_version").value == 1
         assert at.selectbox(key=f"pg_v{position}_model").value == FAST_MODEL

@@ -13,6 +13,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from workbench.evaluation.metrics import JUDGE_METRICS, METRICS, MODEL_FREE_METRICS
 
+# Metrics of the retrieved passages: meaningless (always 0) for a configuration that retrieves nothing.
+RETRIEVAL_METRICS = frozenset(
+    {"context_precision", "context_recall"} | {m for m, info in METRICS.items() if "retrieved_contexts" in info.needs}
+)
 # Fields that do not change what is measured: two runs differing only here are repeats of one configuration.
 _NOT_HASHED = ("name", "tags")
 
@@ -78,9 +82,16 @@ class EvalConfig(BaseModel):
         """The metrics this configuration computes: the listed ones, else all model-free (+ judged with a judge)."""
         if self.metrics:
             return self.metrics
-        return MODEL_FREE_METRICS + (JUDGE_METRICS if self.judge_model else ())
+        chosen = MODEL_FREE_METRICS + (JUDGE_METRICS if self.judge_model else ())
+        return chosen if self.knowledge_base else tuple(m for m in chosen if m not in RETRIEVAL_METRICS)
 
     def check(self) -> None:
+        if not self.knowledge_base:
+            retrieval = [m for m in self.chosen_metrics() if m in RETRIEVAL_METRICS]
+            if retrieval:
+                raise EvalConfigError(
+                    f"{', '.join(retrieval)} measure retrieved passages: set knowledge_base, or drop them from metrics."
+                )
         judged = [m for m in self.chosen_metrics() if METRICS[m].needs_judge]
         if judged and not self.judge_model:
             raise EvalConfigError(

@@ -33,14 +33,27 @@ _SYNONYMS = {
 
 
 class EvalDatasetError(ValueError):
-    """A dataset that cannot be imported or found; the message says what to do."""
+    """A dataset that cannot be imported or found; the message says what to do. `rejected` lists every row that
+    was refused when nothing could be imported."""
+
+    def __init__(self, message: str, rejected: list[RejectedRow] | None = None) -> None:
+        super().__init__(message)
+        self.rejected = rejected or []
 
 
 @dataclass(frozen=True, slots=True)
 class RejectedRow:
-    line: int | None  # the file's line (CSV/JSONL), None for other sources
+    line: int | None  # the file line the row starts on (CSV/JSONL), None for other sources
     reason: str
     question: str = ""
+    item: int | None = None  # the row's position among the rows given (1-based)
+
+    @property
+    def where(self) -> str:
+        """'line 7' in a file, 'item 3' in a .json list or a golden dataset."""
+        if self.line is not None:
+            return f"line {self.line}"
+        return f"item {self.item}" if self.item is not None else ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,20 +115,21 @@ def parse_rows(
     mapped = {v for v in mapping.values() if v}
     items: list[dict[str, Any]] = []
     rejected: list[RejectedRow] = []
-    seen: dict[str, int | None] = {}
+    seen: dict[str, tuple[int | None, int]] = {}
     for index, row in enumerate(rows):
         line = lines[index] if lines is not None else index + 1
         try:
             item = _item(row, mapping)
         except EvalDatasetError as exc:
-            rejected.append(RejectedRow(line, str(exc), _text(row.get(mapping["question"] or ""))[:200]))
+            question = _text(row.get(mapping["question"] or ""))[:200]
+            rejected.append(RejectedRow(line, str(exc), question, index + 1))
             continue
         key = item_key(item["question"])
         if key in seen:
-            where = f"line {seen[key]}" if seen[key] is not None else "an earlier row"
-            rejected.append(RejectedRow(line, f"the same question as {where}", item["question"][:200]))
+            earlier = RejectedRow(seen[key][0], "", item=seen[key][1]).where
+            rejected.append(RejectedRow(line, f"the same question as {earlier}", item["question"][:200], index + 1))
             continue
-        seen[key] = line
+        seen[key] = (line, index + 1)
         item["extra"] = {k: _text(v) for k, v in row.items() if k not in mapped and _text(v)}
         items.append(item)
     return items, rejected
@@ -132,20 +146,20 @@ class EvalDatasetService:
         note: str = "",
     ) -> ImportReport:  # fmt: skip
         """Import an uploaded or shipped table (see workbench.playground.datasets.load_table) as a new version."""
-        lines = [_line(table, i) for i in range(len(table.rows))]
-        items, rejected = parse_rows(table.rows, mapping, lines)
+        items, rejected = parse_rows(table.rows, mapping, table.lines or [None] * len(table.rows))
         detail = {"file": table.name, "sha256": table.sha256, "mapping": {k: v for k, v in mapping.items() if v}}
         return self._store(name, items, rejected, "import", detail, actor, description, note)
 
     def import_file(self, path: Path, name: str, mapping: Mapping[str, str | None] | None = None, *,
-                    actor: str, note: str = "") -> ImportReport:  # fmt: skip
-        """Import a CSV/JSONL file from disk; without a mapping, the suggested one is used."""
+                    actor: str, note: str = "", max_bytes: int | None = None) -> ImportReport:  # fmt: skip
+        """Import a CSV/JSONL file from disk; `mapping` overrides the suggested column of the fields it names."""
         try:
             data = path.read_bytes()
         except OSError as exc:
             raise EvalDatasetError(f"Cannot read {path}: {exc.strerror or exc}") from exc
-        table = load_table(data, path.name)
-        return self.import_table(table, name, mapping or suggest_mapping(table.columns), actor=actor, note=note)
+        table = load_table(data, path.name, **({"max_bytes": max_bytes} if max_bytes else {}))
+        chosen = {**suggest_mapping(table.columns), **(mapping or {})}
+        return self.import_table(table, name, chosen, actor=actor, note=note)
 
     def import_golden(self, golden: Any, name: str | None = None, *, actor: str, note: str = "") -> ImportReport:
         """Import a golden dataset of the labelling queues (workbench.labelling.review.GoldenDataset).
@@ -157,9 +171,7 @@ class EvalDatasetService:
         for position, row in enumerate(golden.rows, start=1):
             labels = row.get("labels") or {}
             if labels.get("keep") is False:
-                rejected.append(
-                    RejectedRow(None, f"item {position}: the reviewer chose not to keep it", row["question"])
-                )
+                rejected.append(RejectedRow(None, "the reviewer chose not to keep it", row["question"], position))
                 continue
             rows.append(row)
         mapping = {"question": "question", "reference_answer": "reference_answer",
@@ -242,8 +254,9 @@ class EvalDatasetService:
         if not 1 <= len(name) <= 128:
             raise EvalDatasetError("Give the dataset a name (up to 128 characters).")
         if not items:
-            reasons = "; ".join(f"line {r.line}: {r.reason}" if r.line else r.reason for r in rejected[:3])
-            raise EvalDatasetError("No row could be imported" + (f" ({reasons})." if reasons else "."))
+            reasons = "; ".join(f"{r.where}: {r.reason}" if r.where else r.reason for r in rejected[:3])
+            more = f" and {len(rejected) - 3} more" if len(rejected) > 3 else ""
+            raise EvalDatasetError("No row could be imported" + (f" ({reasons}{more})." if reasons else "."), rejected)
         content = hashlib.sha256(json.dumps(items, sort_keys=True).encode()).hexdigest()
         try:
             with self._uow() as uow:
@@ -317,11 +330,6 @@ def _text(value: Any) -> str:
     if value is None:
         return ""
     return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
-
-
-def _line(table: Table, index: int) -> int:
-    """The file line of a row: CSV rows start after the header; JSONL rows are one per line."""
-    return index + 2 if table.name.lower().endswith(".csv") else index + 1
 
 
 def _item_row(version_id: str, position: int, item: Mapping[str, Any]) -> EvalItemRow:

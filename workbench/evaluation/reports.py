@@ -165,7 +165,7 @@ class EvalReports:
         results = compare_metrics(
             {m: [ok[(baseline_id, m)][k] for k in keys[m]] for m in chosen},
             {m: [ok[(candidate_id, m)][k] for k in keys[m]] for m in chosen},
-            test=test, seed=COMPARE_SEED,
+            test=test, seed=COMPARE_SEED, lower_is_better=[m for m in chosen if not METRICS[m].higher_is_better],
         )  # fmt: skip
         deltas = {
             m: sorted(

@@ -343,6 +343,21 @@ class EvalRunService:
             names = uow.evaluation.dataset_names([row.version_id])
             return run_view(row, names)
 
+    def runs(
+        self, *, ids: Sequence[str] = (), created_by: str | None = None, statuses: Sequence[str] | None = None,
+        limit: int = 50,
+    ) -> list[RunView]:  # fmt: skip
+        """Runs newest first, without their scores or summaries: the given ids, plus those matching the filters
+        (when any filter is given)."""
+        with self._uow() as uow:
+            rows = {r.id: r for r in uow.evaluation.runs_by_id(list(ids))} if ids else {}
+            if created_by is not None or statuses is not None:
+                found = uow.evaluation.runs(created_by=created_by, statuses=statuses, limit=limit)
+                rows.update({r.id: r for r in found})
+            names = uow.evaluation.dataset_names(sorted({r.version_id for r in rows.values()}))
+            views = [run_view(r, names) for r in rows.values()]
+        return sorted(views, key=lambda v: v.created_at, reverse=True)[:limit]
+
     def set_tags(self, run_id: str, tags: Sequence[str]) -> RunView:
         clean = list(dict.fromkeys(t.strip() for t in tags if t.strip()))
         with self._uow() as uow:

@@ -55,6 +55,8 @@ class Table:
     columns: tuple[str, ...]
     rows: tuple[dict[str, str], ...] = field(repr=False, hash=False)  # dicts are unhashable; sha256 stands in
     sha256: str
+    # The file line each row starts on (None for the items of a .json list), for messages about one row.
+    lines: tuple[int | None, ...] = field(default=(), repr=False, hash=False)
 
     @property
     def row_count(self) -> int:
@@ -106,10 +108,11 @@ def load_table(data: bytes, filename: str, *, max_bytes: int = MAX_BYTES, max_ro
             "or a JSONL file with one JSON object per line."
         )
     if suffix == ".csv":
-        columns, rows = _parse_csv(text)
+        columns, rows, lines = _parse_csv(text)
     else:
         records = _jsonl_records(text) if suffix == ".jsonl" else _json_records(text)
         columns, rows = _from_records(records)
+        lines = [line for line, _ in records]
     if not rows:
         raise DatasetError("The file has no data rows. Add at least one row below the header.")
     if len(rows) > max_rows:
@@ -117,7 +120,7 @@ def load_table(data: bytes, filename: str, *, max_bytes: int = MAX_BYTES, max_ro
             f"The file has {len(rows):,} rows; the limit is {max_rows:,}. "
             "Split it into smaller files or keep a sample of the rows."
         )
-    return Table(filename, tuple(columns), tuple(rows), hashlib.sha256(data).hexdigest())
+    return Table(filename, tuple(columns), tuple(rows), hashlib.sha256(data).hexdigest(), tuple(lines))
 
 
 def list_datasets(directory: Path | None = None) -> list[DatasetInfo]:
@@ -223,12 +226,13 @@ def _decode(data: bytes) -> str:
         ) from exc
 
 
-def _parse_csv(text: str) -> tuple[list[str], list[dict[str, str]]]:
+def _parse_csv(text: str) -> tuple[list[str], list[dict[str, str]], list[int | None]]:
     delimiter = _delimiter(text)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     header: list[str] | None = None
     header_line = 1
     rows: list[dict[str, str]] = []
+    lines: list[int | None] = []
     line = 1  # where the next record starts; a quoted field may span several lines
     try:
         for fields in reader:
@@ -246,9 +250,10 @@ def _parse_csv(text: str) -> tuple[list[str], list[dict[str, str]]]:
                 )
             else:
                 rows.append(dict(zip(header, fields, strict=True)))
+                lines.append(start)
     except csv.Error as exc:
         raise DatasetError(f"Line {line} is not valid CSV ({exc}). Check the quotes on that line.", line=line) from exc
-    return header or [], rows
+    return header or [], rows, lines
 
 
 def _delimiter(text: str) -> str:

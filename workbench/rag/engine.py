@@ -7,12 +7,14 @@ neither llama_index nor chromadb; they are imported when first needed.
 
 from __future__ import annotations
 
+import random
 import re
 import threading
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from workbench.rag.errors import (
     EmbeddingModelMismatch,
@@ -38,6 +40,17 @@ if TYPE_CHECKING:
     from workbench.rag.vector_store import KnowledgeBaseIndex, VectorStore
 
 KB_NAME = re.compile(r"^\w[\w .-]{0,63}$")
+
+
+@dataclass(frozen=True, slots=True)
+class SampledChunk:
+    """A stored chunk picked at random (the question generator's passages): a RetrievedChunk without a score,
+    since no query chose it."""
+
+    source: str
+    text: str
+    chunk_id: str
+    metadata: dict[str, Any]
 
 
 class RagEngine:
@@ -279,6 +292,25 @@ class RagEngine:
             raise ValueError("top_k must be at least 1")
         index = self._index(record, create=False)
         return retrieve(record.name, query, k, embedding=self.embedding, index=index, model_id=self.model_id)
+
+    def sample_chunks(self, kb: str, count: int, seed: int = 0) -> list[SampledChunk]:
+        """Up to `count` distinct chunks of `kb` picked at random; the same seed and content pick the same ones.
+
+        Only the ids of the whole knowledge base are read (sorted, so Chroma's storage order does not matter),
+        then the texts of the chosen few. An empty knowledge base gives none.
+        """
+        if count < 1:
+            raise ValueError("count must be at least 1")
+        record = self._checked(kb)
+        index = self._index(record, create=False)
+        if index is None:
+            return []
+        ids = index.all_ids()
+        chosen = random.Random(seed).sample(ids, min(count, len(ids)))
+        return [
+            SampledChunk(source=str(metadata.get("source", "")), text=text, chunk_id=chunk, metadata=metadata)
+            for chunk, text, metadata in index.chunks(chosen)
+        ]
 
     def close(self) -> None:
         """Forget the collection handles and the model (Chroma keeps nothing that needs flushing)."""

@@ -81,6 +81,21 @@ class KnowledgeBaseIndex:
     def ids_of(self, source: str) -> list[str]:
         return list(self.collection.get(where={"source": source}, include=[])["ids"])
 
+    def all_ids(self) -> list[str]:
+        """Every chunk id, sorted; no texts, metadata or vectors are read (cheap for large knowledge bases)."""
+        return sorted(self.collection.get(include=[])["ids"])
+
+    def chunks(self, ids: Sequence[str]) -> list[tuple[str, str, dict[str, Any]]]:
+        """(id, text, metadata) of the given chunks, in the order asked; ids no longer stored are left out."""
+        found: dict[str, tuple[str, str, dict[str, Any]]] = {}
+        for start in range(0, len(ids), WRITE_BATCH):
+            result = self.collection.get(ids=list(ids[start : start + WRITE_BATCH]), include=["documents", "metadatas"])
+            documents = result["documents"] or []
+            metadatas = result["metadatas"] or []
+            for chunk, text, metadata in zip(result["ids"], documents, metadatas, strict=True):
+                found[chunk] = (chunk, text or "", dict(metadata or {}))
+        return [found[chunk] for chunk in ids if chunk in found]
+
     def query(self, vector: Sequence[float], top_k: int) -> list[Hit]:
         result = self.collection.query(
             query_embeddings=np.asarray([vector], dtype=np.float32),

@@ -17,7 +17,9 @@ pytestmark = pytest.mark.integration
 
 CSV = b"""id,query,expected,contexts,topic
 1,How long is the warranty?,24 months,"[""The R2 arm has a 24-month warranty.""]",warranty
-2,,no question here,,broken
+
+2,,"no question
+here",,broken
 3,What is the payload?,5 kg,The R2 lifts 5 kg.,"r2; specs"
 4,How long is the warranty?,duplicate,,warranty
 5,Bad contexts?,x,"[not json",oops
@@ -33,9 +35,9 @@ def test_csv_import_maps_columns_and_reports_rejected_rows_by_line(make_uow: Cal
 
     assert (report.imported, report.unchanged, report.version.version) == (2, False, 1)
     assert [(r.line, r.reason) for r in report.rejected] == [
-        (3, "the question is empty"),
-        (5, "the same question as line 2"),
-        (6, "reference_contexts looks like a JSON list but is not valid JSON (Expecting value)"),
+        (4, "the question is empty"),  # after a blank line; its answer spans two lines
+        (7, "the same question as line 2"),
+        (8, "reference_contexts looks like a JSON list but is not valid JSON (Expecting value)"),
     ]
     items = service.items(report.version.id)
     assert [i.question for i in items] == ["How long is the warranty?", "What is the payload?"]
@@ -44,6 +46,16 @@ def test_csv_import_maps_columns_and_reports_rejected_rows_by_line(make_uow: Cal
     assert items[1].tags == ("r2", "specs")
     assert items[0].extra == {"id": "1"}
     assert report.version.source_detail["file"] == "qa.csv"
+
+
+def test_jsonl_lines_count_blank_lines_and_json_lists_count_items(make_uow: Callable[[], SqlUnitOfWork]) -> None:
+    service = EvalDatasetService(make_uow)
+    jsonl = b'{"question": "A?"}\n\n{"question": ""}\n'
+    report = service.import_table(load_table(jsonl, "a.jsonl"), "a", {"question": "question"}, actor="ana")
+    assert [r.where for r in report.rejected] == ["line 3"]
+    listed = b'[{"question": "A?"}, {"question": "A?"}]'
+    report = service.import_table(load_table(listed, "b.json"), "b", {"question": "question"}, actor="ana")
+    assert [(r.where, r.reason) for r in report.rejected] == [("item 2", "the same question as item 1")]
 
 
 def test_reimport_is_unchanged_and_a_change_is_a_new_version(make_uow: Callable[[], SqlUnitOfWork]) -> None:
@@ -64,7 +76,7 @@ def test_reimport_is_unchanged_and_a_change_is_a_new_version(make_uow: Callable[
 
 def test_nothing_importable_and_unknown_datasets_are_clear_errors(make_uow: Callable[[], SqlUnitOfWork]) -> None:
     service = EvalDatasetService(make_uow)
-    with pytest.raises(EvalDatasetError, match="No row could be imported.*the question is empty"):
+    with pytest.raises(EvalDatasetError, match=r"No row could be imported.*the question is empty"):
         service.import_items("ds", [{"question": "  "}], source="test", actor="ana")
     with pytest.raises(EvalDatasetError, match="There is no eval dataset 'nope'"):
         service.version("nope")
@@ -83,7 +95,7 @@ def test_golden_import_leaves_out_items_not_kept(make_uow: Callable[[], SqlUnitO
     assert report.version.name == "reviewed" and report.version.source == "golden"
     assert report.version.source_detail["golden_version"] == 3
     assert [i.question for i in EvalDatasetService(make_uow).items(report.version.id)] == ["Kept?", "No keep field?"]
-    assert [r.reason for r in report.rejected] == ["item 2: the reviewer chose not to keep it"]
+    assert [(r.where, r.reason) for r in report.rejected] == [("item 2", "the reviewer chose not to keep it")]
 
 
 def test_the_shipped_sample_is_imported_once(make_uow: Callable[[], SqlUnitOfWork], tmp_path: Path) -> None:

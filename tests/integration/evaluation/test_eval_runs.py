@@ -34,7 +34,7 @@ def _setup(make_uow: UowFactory, pipeline: ScriptedPipeline | None = None) -> tu
 
 def test_run_scores_every_item_once_and_stores_summaries(make_uow: UowFactory) -> None:
     service, reports = _setup(make_uow)
-    (run,) = service.create_run("facts", EvalConfig(model="good", knowledge_base=None), actor="ana")
+    (run,) = service.create_run("facts", EvalConfig(model="good", knowledge_base="kb"), actor="ana")
     assert run.status == "pending" and run.item_count == 12
     assert run.environment["libraries"]["ragas"] == "0.4.3"
 
@@ -56,7 +56,7 @@ def test_run_scores_every_item_once_and_stores_summaries(make_uow: UowFactory) -
 def test_stopped_run_resumes_without_scoring_an_item_twice(make_uow: UowFactory) -> None:
     pipeline = ScriptedPipeline(delay_s=0.02)
     service, _ = _setup(make_uow, pipeline)
-    (run,) = service.create_run("facts", EvalConfig(model="bad", knowledge_base=None), actor="ana")
+    (run,) = service.create_run("facts", EvalConfig(model="bad", knowledge_base="kb"), actor="ana")
     stop = threading.Event()
     seen: list[int] = []
 
@@ -78,7 +78,7 @@ def test_stopped_run_resumes_without_scoring_an_item_twice(make_uow: UowFactory)
 
 def test_a_run_held_elsewhere_is_refused(make_uow: UowFactory) -> None:
     service, _ = _setup(make_uow)
-    (run,) = service.create_run("facts", EvalConfig(model="good", knowledge_base=None), actor="ana")
+    (run,) = service.create_run("facts", EvalConfig(model="good", knowledge_base="kb"), actor="ana")
     holder = EvalRunService(make_uow, ScriptedPipeline(), Recorder(), lease_s=60)
     with make_uow() as uow:
         from workbench.storage.sql.tables import utcnow
@@ -93,7 +93,7 @@ def test_failed_items_are_counted_apart_and_retried(make_uow: UowFactory) -> Non
     broken = {SAMPLE_ITEMS[0]["question"], SAMPLE_ITEMS[3]["question"]}
     pipeline = ScriptedPipeline(fail=broken)
     service, reports = _setup(make_uow, pipeline)
-    (run,) = service.create_run("facts", EvalConfig(model="good", knowledge_base=None), actor="ana")
+    (run,) = service.create_run("facts", EvalConfig(model="good", knowledge_base="kb"), actor="ana")
 
     done = service.execute(run.id)
     assert (done.status, done.done_count, done.failed_count) == ("completed", 12, 2)
@@ -109,7 +109,7 @@ def test_failed_items_are_counted_apart_and_retried(make_uow: UowFactory) -> Non
 
 def test_repeats_share_a_configuration_and_are_numbered(make_uow: UowFactory) -> None:
     service, _ = _setup(make_uow)
-    config = EvalConfig(model="good", knowledge_base=None, tags=("nightly",))
+    config = EvalConfig(model="good", knowledge_base="kb", tags=("nightly",))
     first = service.create_run("facts", config, actor="ana", repeats=2)
     third = service.create_run("facts", config.model_copy(update={"name": "renamed"}), actor="ana")
     other = service.create_run("facts", config.model_copy(update={"top_k": 2}), actor="ana")
@@ -120,8 +120,8 @@ def test_repeats_share_a_configuration_and_are_numbered(make_uow: UowFactory) ->
 
 def test_compare_pairs_items_and_matches_scipy(make_uow: UowFactory) -> None:
     service, reports = _setup(make_uow)
-    (good,) = service.create_run("facts", EvalConfig(model="good", knowledge_base=None), actor="ana")
-    (bad,) = service.create_run("facts", EvalConfig(model="bad", knowledge_base=None), actor="ana")
+    (good,) = service.create_run("facts", EvalConfig(model="good", knowledge_base="kb"), actor="ana")
+    (bad,) = service.create_run("facts", EvalConfig(model="bad", knowledge_base="kb"), actor="ana")
     service.execute(good.id)
     service.execute(bad.id)
 
@@ -149,8 +149,8 @@ def test_compare_pairs_items_and_matches_scipy(make_uow: UowFactory) -> None:
 
 def test_runs_table_trend_and_export(make_uow: UowFactory) -> None:
     service, reports = _setup(make_uow)
-    (a,) = service.create_run("facts", EvalConfig(model="good", knowledge_base=None, tags=("base",)), actor="ana")
-    (b,) = service.create_run("facts", EvalConfig(model="bad", knowledge_base=None), actor="ana")
+    (a,) = service.create_run("facts", EvalConfig(model="good", knowledge_base="kb", tags=("base",)), actor="ana")
+    (b,) = service.create_run("facts", EvalConfig(model="bad", knowledge_base="kb"), actor="ana")
     service.execute(a.id)
     service.execute(b.id)
 
@@ -171,3 +171,17 @@ def _key(question: str) -> str:
     from workbench.evaluation.datasets import item_key
 
     return item_key(question)
+
+
+def test_listing_runs_by_author_and_status(make_uow: UowFactory) -> None:
+    service, _ = _setup(make_uow)
+    (mine,) = service.create_run("facts", EvalConfig(model="good", knowledge_base="kb"), actor="ana")
+    (done,) = service.create_run("facts", EvalConfig(model="bad", knowledge_base="kb"), actor="ana")
+    (theirs,) = service.create_run("facts", EvalConfig(model="good", knowledge_base="kb", top_k=2), actor="bo")
+    service.execute(done.id)
+
+    unfinished = service.runs(created_by="ana", statuses=("pending", "running", "stopped", "failed"))
+    assert [r.id for r in unfinished] == [mine.id]
+    watched = service.runs(ids=[done.id], created_by="ana", statuses=("pending",))
+    assert [r.id for r in watched] == [done.id, mine.id]
+    assert [r.id for r in service.runs(ids=[theirs.id])] == [theirs.id]

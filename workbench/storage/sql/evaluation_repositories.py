@@ -78,9 +78,14 @@ class SqlEvaluationRepository:
         return self._session.get(EvalRunRow, run_id)
 
     def runs(
-        self, *, dataset_id: str | None = None, version_ids: Sequence[str] | None = None, limit: int = 500
-    ) -> Sequence[EvalRunRow]:
+        self, *, dataset_id: str | None = None, version_ids: Sequence[str] | None = None,
+        created_by: str | None = None, statuses: Sequence[str] | None = None, limit: int = 500,
+    ) -> Sequence[EvalRunRow]:  # fmt: skip
         query = select(EvalRunRow)
+        if created_by is not None:
+            query = query.where(EvalRunRow.created_by == created_by)
+        if statuses is not None:
+            query = query.where(EvalRunRow.status.in_(list(statuses)))
         if dataset_id is not None:
             versions = select(EvalDatasetVersionRow.id).where(EvalDatasetVersionRow.dataset_id == dataset_id)
             query = query.where(EvalRunRow.version_id.in_(versions))
