@@ -194,7 +194,8 @@ def seed_demo() -> None:
 
 
 def _seed_sample_corpus(settings: Settings) -> None:
-    """First run: the sample corpus becomes the "sample" knowledge base, so a newcomer can chat at once."""
+    """First run: the sample corpus becomes the "sample" knowledge base, so a newcomer can chat at once, and its
+    questions the "northwind-qa" eval dataset, so an eval can run at once."""
     from workbench.rag.engine import RagEngine
     from workbench.rag.sample import ensure_sample_knowledge_base
 
@@ -206,6 +207,13 @@ def _seed_sample_corpus(settings: Settings) -> None:
         engine.close()
     if report is not None:
         typer.echo(f"sample knowledge base: {len(report.added)} documents, {report.chunks_embedded} passages")
+    from workbench.evaluation.datasets import SAMPLE_DATASET, EvalDatasetService
+
+    datasets = EvalDatasetService(lambda: SqlUnitOfWork(session_factory))
+    had_sample = any(d.name == SAMPLE_DATASET for d in datasets.datasets())
+    version = datasets.ensure_sample()
+    if version is not None and not had_sample:
+        typer.echo(f"sample eval dataset: {version.name} v{version.version}, {version.item_count} questions")
 
 
 # runlog ---------------------------------------------------------------------------

@@ -118,9 +118,11 @@ def test_seed_demo_writes_a_private_password_file(
     assert len(password) >= 12
     assert password in result.output
     assert users.authenticate(data_uow(), "admin", password) is not None
+    assert "sample eval dataset: northwind-qa v1, 24 questions" in result.output
 
     again = run("seed-demo")
     assert "admin exists already" in again.output
+    assert "sample eval dataset" not in again.output  # imported once
     assert str(password_file) in again.output
     assert password_file.read_text().strip() == password  # not overwritten
 
