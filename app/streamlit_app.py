@@ -36,6 +36,10 @@ else:
             ("labelling", st.Page(PAGES / "labelling.py", title="Labelling", icon=":material/label:")),
             ("review", st.Page(PAGES / "review.py", title="Review", icon=":material/rule:")),
         ],
+        "Evaluate": [
+            ("evaluation", st.Page(PAGES / "evaluation.py", title="Evaluation", icon=":material/analytics:")),
+            ("eval_datasets", st.Page(PAGES / "eval_datasets.py", title="Eval datasets", icon=":material/dataset:")),
+        ],
         "Settings": [
             ("admin", st.Page(PAGES / "admin.py", title="Admin", icon=":material/admin_panel_settings:")),
             ("account", st.Page(PAGES / "account.py", title="Account", icon=":material/person:")),

@@ -14,6 +14,8 @@ EXPECTED = {
     "run_log": {"admin", "analyst", "viewer"},
     "labelling": {"admin", "analyst", "annotator"},
     "review": {"admin", "analyst"},
+    "evaluation": {"admin", "analyst"},
+    "eval_datasets": {"admin", "analyst"},
     "admin": {"admin"},
     "account": {"admin", "analyst", "annotator", "viewer"},
 }

@@ -14,6 +14,8 @@ PAGE_ROLES: dict[str, frozenset[Role]] = {
     "run_log": frozenset({Role.ADMIN, Role.ANALYST, Role.VIEWER}),
     "labelling": frozenset({Role.ADMIN, Role.ANALYST, Role.ANNOTATOR}),
     "review": frozenset({Role.ADMIN, Role.ANALYST}),
+    "evaluation": frozenset({Role.ADMIN, Role.ANALYST}),
+    "eval_datasets": frozenset({Role.ADMIN, Role.ANALYST}),
     "admin": frozenset({Role.ADMIN}),
     "account": EVERYONE,
 }
