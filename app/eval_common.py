@@ -81,7 +81,7 @@ def show_notice() -> None:
 
 
 def is_live(container: Container, run: RunView) -> bool:
-    """Worked on by this process, or marked running by a runner elsewhere."""
+    """Worked on by this process, or by a runner elsewhere whose lease is current."""
     return container.eval_jobs.is_running(run.id) or run.live
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import streamlit as st
 
 from app import eval_datasets_common as common
+from app.eval_common import is_live
 from app.review_common import plain
 from workbench.bootstrap import Container
 from workbench.domain.users import UserView
@@ -46,11 +47,6 @@ def listed(container: Container, user: UserView) -> list[RunView]:
     watched = set(st.session_state.get(WATCHED, []))
     runs = container.eval_runs.runs(ids=sorted(watched), created_by=user.username, statuses=UNFINISHED, limit=MAX_SHOWN)
     return runs
-
-
-def is_live(container: Container, run: RunView) -> bool:
-    """Being worked on here, or by another process that holds the run."""
-    return container.eval_jobs.is_running(run.id) or run.live
 
 
 def _body(container: Container, run_ids: list[str], was_live: bool) -> None:

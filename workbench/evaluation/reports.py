@@ -112,10 +112,11 @@ class EvalReports:
                 if row is None:
                     return []
                 dataset_id = row.id
-            rows = [
-                r for r in uow.evaluation.runs(dataset_id=dataset_id, limit=limit)
-                if (tag is None or tag in r.tags) and (status is None or r.status == status)
-            ]  # fmt: skip
+            # Status is filtered in SQL; a tag inside the JSON list is filtered here, before the limit is applied.
+            found = uow.evaluation.runs(
+                dataset_id=dataset_id, statuses=[status] if status else None, limit=limit if tag is None else 100_000
+            )
+            rows = [r for r in found if tag is None or tag in r.tags][:limit]
             names = uow.evaluation.dataset_names(sorted({r.version_id for r in rows}))
             summaries: dict[str, dict[str, MetricSummary]] = {r.id: {} for r in rows}
             for s in uow.evaluation.summaries([r.id for r in rows]):
@@ -218,23 +219,31 @@ class EvalReports:
         return sorted(points, key=lambda p: p.run.created_at)
 
     def export_csv(self, run_ids: Sequence[str]) -> str:
-        """run x item x metric, one row per score, failures with their cause."""
+        """run x item x metric, one row per score (failures with their cause), with the run's model, prompt version
+        and knowledge base and the item's answer, so a spreadsheet needs nothing else."""
         out = io.StringIO()
         writer = csv.writer(out)
-        writer.writerow(["run_id", "run_name", "repeat", "dataset", "dataset_version", "item_key", "question",
-                         "metric", "value", "status", "cause"])  # fmt: skip
+        writer.writerow(["run_id", "run_name", "repeat", "dataset", "dataset_version", "model", "prompt",
+                         "prompt_version", "knowledge_base", "top_k", "item_key", "question", "answer", "metric",
+                         "value", "status", "cause"])  # fmt: skip
         with self._uow() as uow:
             rows = {r.id: r for r in uow.evaluation.runs_by_id(list(run_ids))}
             names = uow.evaluation.dataset_names(sorted({r.version_id for r in rows.values()}))
             questions: dict[str, str] = {}
             for version_id in {r.version_id for r in rows.values()}:
                 questions.update({i.item_key: i.question for i in uow.evaluation.items(version_id)})
+            answers = {(run_id, r.item_key): r.answer for run_id in rows for r in uow.evaluation.results(run_id)}
             scores = sorted(uow.evaluation.scores(list(rows)), key=lambda s: (s[0], s[1], s[2]))
             # Plain values: leaving the unit of work rolls back, which expires the ORM rows.
-            about = {r.id: (r.name, r.repeat, *names.get(r.version_id, ("?", 0))) for r in rows.values()}
+            about = {
+                r.id: (r.name, r.repeat, *names.get(r.version_id, ("?", 0)), r.config.get("model"),
+                       r.config.get("prompt"), r.config.get("prompt_version"), r.config.get("knowledge_base") or "",
+                       r.config.get("top_k"))
+                for r in rows.values()
+            }  # fmt: skip
         for run_id, key, metric, value, status, cause in scores:
-            writer.writerow([run_id, *about[run_id], key, questions.get(key, ""), metric,
-                             "" if value is None else repr(value), status, cause or ""])  # fmt: skip
+            writer.writerow([run_id, *about[run_id], key, questions.get(key, ""), answers.get((run_id, key), ""),
+                             metric, "" if value is None else repr(value), status, cause or ""])  # fmt: skip
         return out.getvalue()
 
     def gate(

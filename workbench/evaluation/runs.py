@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -32,6 +33,7 @@ from workbench.storage.sql.tables import new_id, utcnow
 log = logging.getLogger(__name__)
 
 MAX_REPEATS = 10
+SUMMARY_REFRESH_S = 10.0  # how often a running run's summaries are recomputed (~tens of ms for 1,000 items)
 
 
 class EvalRunError(ValueError):
@@ -76,6 +78,7 @@ class RunView:
     started_at: datetime | None
     finished_at: datetime | None
     environment: dict[str, Any] = field(default_factory=dict)
+    lease_expires_at: datetime | None = None
 
     @property
     def progress(self) -> float:
@@ -83,7 +86,14 @@ class RunView:
 
     @property
     def live(self) -> bool:
-        return self.status == "running"
+        """A runner works on it now. A run left 'running' by a runner that died is not live once its lease ends:
+        it can be resumed then."""
+        return self.status == "running" and (self.lease_expires_at is None or self.lease_expires_at > utcnow())
+
+    @property
+    def stalled(self) -> bool:
+        """Marked running, but its runner stopped renewing the lease (the process died): resume it."""
+        return self.status == "running" and not self.live
 
     @property
     def label(self) -> str:
@@ -222,6 +232,7 @@ class EvalRunService:
         pending: Iterator[EvalItem] = iter(items)
         in_flight: set[Future[None]] = set()
         done = run.item_count - len(items)
+        refreshed = time.monotonic()
         with ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix=f"eval-{run.id[:8]}") as pool:
             while True:
                 while len(in_flight) < self.concurrency and not stop.is_set():
@@ -237,6 +248,9 @@ class EvalRunService:
                     done += 1
                     if on_item is not None:
                         on_item(done, run.item_count)
+                if time.monotonic() - refreshed > SUMMARY_REFRESH_S:  # the dashboard shows means while it runs
+                    self.refresh_summaries(run.id)
+                    refreshed = time.monotonic()
 
     def _item(self, run: EvalRunRow, item: EvalItem, judge: Judge | None) -> None:
         config = run.config
@@ -373,7 +387,7 @@ def run_view(row: EvalRunRow, names: dict[str, tuple[str, int]]) -> RunView:
         config=dict(row.config), config_hash=row.config_hash, repeat=row.repeat, tags=tuple(row.tags),
         status=row.status, item_count=row.item_count, done_count=row.done_count, failed_count=row.failed_count,
         error=row.error, created_by=row.created_by, created_at=row.created_at, started_at=row.started_at,
-        finished_at=row.finished_at, environment=dict(row.environment),
+        finished_at=row.finished_at, environment=dict(row.environment), lease_expires_at=row.lease_expires_at,
     )  # fmt: skip
 
 

@@ -165,6 +165,14 @@ def test_runs_table_trend_and_export(make_uow: UowFactory) -> None:
     assert len(exported) == 2 * 12 * 7
     assert {row["metric"] for row in exported} >= {"bleu", "exact_match"}
     assert all(row["question"].startswith("What is fact") for row in exported)
+    first = next(row for row in exported if row["run_id"] == a.id and row["question"] == "What is fact 3?")
+    assert (first["model"], first["prompt_version"], first["knowledge_base"], first["top_k"]) == (
+        "good",
+        "1",
+        "kb",
+        "4",
+    )
+    assert first["answer"] == "Fact 3 is 21 units."
 
 
 def _key(question: str) -> str:
@@ -185,3 +193,48 @@ def test_listing_runs_by_author_and_status(make_uow: UowFactory) -> None:
     watched = service.runs(ids=[done.id], created_by="ana", statuses=("pending",))
     assert [r.id for r in watched] == [done.id, mine.id]
     assert [r.id for r in service.runs(ids=[theirs.id])] == [theirs.id]
+
+
+def test_a_run_left_running_by_a_dead_runner_is_stalled_and_resumable(make_uow: UowFactory) -> None:
+    from datetime import timedelta
+
+    from workbench.storage.sql.tables import utcnow
+
+    service, _ = _setup(make_uow)
+    (run,) = service.create_run("facts", EvalConfig(model="good", knowledge_base="kb"), actor="ana")
+    with make_uow() as uow:  # a runner claimed it and died: its lease ran out a minute ago
+        assert uow.evaluation.claim(run.id, "dead", utcnow() - timedelta(minutes=5), utcnow() - timedelta(minutes=1))
+        uow.commit()
+    stalled = service.run(run.id)
+    assert stalled.status == "running" and stalled.stalled and not stalled.live
+
+    resumed = service.execute(run.id)
+    assert (resumed.status, resumed.done_count, resumed.live) == ("completed", 12, False)
+
+
+def test_summaries_are_refreshed_while_a_run_goes_on(make_uow: UowFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    from workbench.evaluation import runs
+
+    monkeypatch.setattr(runs, "SUMMARY_REFRESH_S", 0.0)
+    pipeline = ScriptedPipeline()
+    service, reports = _setup(make_uow, pipeline)
+    (run,) = service.create_run("facts", EvalConfig(model="good", knowledge_base="kb"), actor="ana")
+    seen: list[int] = []
+
+    def look(question: str) -> None:
+        if len(pipeline.calls) == 8:
+            seen.append(reports.summary(run.id).metrics["exact_match"].n_ok)
+
+    pipeline.before_answer = look
+    service.execute(run.id)
+    assert seen and 0 < seen[0] < 12  # partial summaries were visible mid-run
+
+
+def test_tag_and_status_filters_reach_past_the_limit(make_uow: UowFactory) -> None:
+    service, reports = _setup(make_uow)
+    (tagged,) = service.create_run("facts", EvalConfig(model="good", knowledge_base="kb", tags=("old",)), actor="ana")
+    for top_k in (2, 3, 5):
+        service.create_run("facts", EvalConfig(model="good", knowledge_base="kb", top_k=top_k), actor="ana")
+    assert [s.run.id for s in reports.runs(tag="old", limit=2)] == [tagged.id]
+    assert len(reports.runs(status="pending", limit=2)) == 2
+    assert reports.runs(status="completed") == []
