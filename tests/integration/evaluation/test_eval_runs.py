@@ -238,3 +238,44 @@ def test_tag_and_status_filters_reach_past_the_limit(make_uow: UowFactory) -> No
     assert [s.run.id for s in reports.runs(tag="old", limit=2)] == [tagged.id]
     assert len(reports.runs(status="pending", limit=2)) == 2
     assert reports.runs(status="completed") == []
+
+
+class FlakyJudge:
+    """Grades faithfulness 0.5, times out on every third item, and cannot parse answer relevancy on odd items."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def score(self, sample: object, metrics: list[str]) -> list[object]:
+        from workbench.evaluation.metrics import FailureCause, MetricScore
+
+        self.calls += 1
+        i = int(str(sample.question).rsplit(maxsplit=1)[-1].rstrip("?"))  # type: ignore[attr-defined]
+        scores = []
+        for metric in metrics:
+            if metric == "faithfulness" and i % 3 == 0:
+                scores.append(MetricScore.failed(metric, FailureCause.TIMEOUT, "judge timed out after 1 s"))
+            elif metric == "answer_relevancy" and i % 2 == 1:
+                scores.append(MetricScore.failed(metric, FailureCause.UNPARSEABLE, "no JSON (after 4 attempts)"))
+            else:
+                scores.append(MetricScore.ok(metric, 0.5))
+        return scores
+
+
+def test_judge_failures_are_stored_with_their_cause_and_counted_apart(make_uow: UowFactory) -> None:
+    judge = FlakyJudge()
+    EvalDatasetService(make_uow).import_items("facts", SAMPLE_ITEMS, source="test", actor="ana")
+    service = EvalRunService(make_uow, ScriptedPipeline(), Recorder(), judge_for=lambda model: judge)
+    config = EvalConfig(model="good", knowledge_base="kb", judge_model="judge",
+                        metrics=("exact_match", "faithfulness", "answer_relevancy"))  # fmt: skip
+    (run,) = service.create_run("facts", config, actor="ana")
+    service.execute(run.id)
+
+    summary = EvalReports(make_uow).summary(run.id).metrics
+    faithfulness, relevancy = summary["faithfulness"], summary["answer_relevancy"]
+    assert (faithfulness.n_ok, faithfulness.n_failed, faithfulness.failures) == (8, 4, {"timeout": 4})
+    assert (relevancy.n_ok, relevancy.n_failed, relevancy.failures) == (6, 6, {"unparseable": 6})
+    assert faithfulness.mean == relevancy.mean == 0.5  # failures are not averaged in as zeros
+    assert summary["exact_match"].n_ok == 12 and judge.calls == 12
+    detail = EvalReports(make_uow).item([run.id], _key("What is fact 3?")).runs[0]
+    assert detail.scores["faithfulness"] == (None, "failed", "timeout", "judge timed out after 1 s")
