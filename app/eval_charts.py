@@ -69,12 +69,19 @@ def _significance_colour(row: MetricComparison) -> str:
     return BETTER if better else WORSE
 
 
+def _bound(value: float, estimate: float) -> float:
+    """An interval bound, or the estimate itself when the bound is undefined (NaN)."""
+    finite = _finite(value)
+    return estimate if finite is None else finite
+
+
 def forest(rows: Sequence[MetricComparison]) -> go.Figure:
     """Δ (candidate - baseline) per metric with its paired 95% bootstrap CI; coloured when Holm-adjusted p < 0.05."""
     shown = [r for r in rows if _finite(r.delta.estimate) is not None]
     estimates = [r.delta.estimate for r in shown]
-    plus = [max(0.0, (_finite(r.delta.high) or e) - e) for r, e in zip(shown, estimates, strict=True)]
-    minus = [max(0.0, e - (_finite(r.delta.low) or e)) for r, e in zip(shown, estimates, strict=True)]
+    # `is None`, not `or`: a bound of exactly 0.0 is the borderline case the chart must show.
+    plus = [max(0.0, _bound(r.delta.high, e) - e) for r, e in zip(shown, estimates, strict=True)]
+    minus = [max(0.0, e - _bound(r.delta.low, e)) for r, e in zip(shown, estimates, strict=True)]
     figure = go.Figure(
         go.Scatter(
             x=estimates, y=[_label(r.metric) for r in shown], mode="markers",

@@ -103,7 +103,7 @@ def run_controls(container: Container, run: RunView, prefix: str) -> None:
                 "lease runs out."
             )
     if not jobs.is_running(run.id):
-        if run.done_count < run.item_count and buttons.button(
+        if run.resumable and buttons.button(
             "Resume", key=f"{prefix}_resume_{run.id}", icon=":material/play_arrow:", type="primary"
         ):
             _start(container, run, retry_failed=False)
@@ -145,7 +145,7 @@ def _live_body(container: Container, live_ids: list[str]) -> None:
             text=f"{STATUS_ICONS['running']} **{plain(run.label)}** · {run.done_count:,} of {run.item_count:,} "
             f"items · {run.failed_count:,} failed",
         )
-    st.caption("Means and intervals are computed when a run stops or ends.")
+    st.caption("Means and intervals are refreshed every few seconds while a run goes on.")
 
 
 # -- formatting ------------------------------------------------------------------------------------------------------

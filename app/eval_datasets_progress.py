@@ -90,7 +90,7 @@ def card(container: Container, run: RunView, live: bool) -> None:
             container.eval_jobs.stop(run.id)
             st.toast("Stopping after the items in progress…")
         return
-    if run.done_count < run.item_count and buttons.button(
+    if run.resumable and buttons.button(
         "Resume", key=f"evd_resume_{run.id}", icon=":material/play_arrow:", type="primary"
     ):
         _start(container, run.id, retry_failed=False)

@@ -96,12 +96,14 @@ def render(container: Container, all_runs: list[RunSummary]) -> None:
     )  # fmt: skip
     if not summary.metrics:
         if common.is_live(container, run) or run.status == "pending":
-            st.info("Means and intervals are computed when the run stops or ends.", icon=":material/hourglass_top:")
+            st.info(
+                "Means and intervals appear within seconds of the first scored items.", icon=":material/hourglass_top:"
+            )
         else:
             st.info("This run has no scores: no item was answered.", icon=":material/info:")
     else:
         if common.is_live(container, run):
-            st.caption("These figures were stored when the run last stopped; they are updated when it stops or ends.")
+            st.caption("The run goes on: these figures are refreshed every few seconds and when it stops or ends.")
         chart_column, table_column = st.columns([2, 3], gap="large")
         ordered = [summary.metrics[m] for m in common.ordered_metrics(set(summary.metrics))]
         chart_column.plotly_chart(charts.summary_means(ordered), key="eval_summary_chart")

@@ -71,7 +71,7 @@ def eval_compare(
             _print_verdicts(verdicts, alpha)
     failed = [v.metric for v in verdicts if v.failed]
     if failed:
-        typer.secho(f"gate failed: the candidate is significantly worse on {', '.join(failed)}",
+        typer.secho(f"gate failed: the candidate is significantly worse or incomplete on {', '.join(failed)}",
                     fg=typer.colors.RED, err=True)  # fmt: skip
         raise typer.Exit(1)
 
@@ -133,7 +133,9 @@ def _why(verdict: GateVerdict, alpha: float) -> str:
     worse = -c.delta.estimate if c.higher_is_better else c.delta.estimate  # > 0: the candidate is worse
     interval = f"Δ {num(c.delta.estimate, signed=True)} [{num(c.delta.low, signed=True)}, " \
                f"{num(c.delta.high, signed=True)}]"  # fmt: skip
-    if verdict.failed:
+    if verdict.missing:
+        return f"{interval}: the candidate left {verdict.missing} item(s) unscored that the baseline scored"
+    if verdict.worse:
         return f"{interval}: worse by more than {drop:g}, Holm p {_p(c.p_adjusted)} < {alpha:g}, CI excludes 0"
     if not worse > drop:  # NaN (no pairs) lands here too
         return f"{interval}: not worse by more than {drop:g}"
@@ -157,7 +159,8 @@ def _comparison_json(c: MetricComparison) -> dict[str, Any]:
 
 def _verdict_json(v: GateVerdict) -> dict[str, Any]:
     # The gate's own comparison: its Holm family is the gated metrics, so its p may differ from "metrics".
-    return {"metric": v.metric, "max_drop": v.max_drop, "failed": v.failed, **_comparison_json(v.comparison)}
+    return {"metric": v.metric, "max_drop": v.max_drop, "failed": v.failed, "worse": v.worse, "missing": v.missing,
+            **_comparison_json(v.comparison)}  # fmt: skip
 
 
 def _finite(value: float) -> float | None:

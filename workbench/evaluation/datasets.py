@@ -225,18 +225,9 @@ class EvalDatasetService:
                 raise EvalDatasetError(f"Dataset '{name}' has no version {version}.")
             return _version(row, dataset.name)
 
-    def version_by_id(self, version_id: str) -> DatasetVersion:
-        with self._uow() as uow:
-            row = uow.evaluation.version(version_id)
-            if row is None:
-                raise EvalDatasetError("That dataset version does not exist.")
-            dataset = uow.evaluation.dataset(row.dataset_id)
-            assert dataset is not None
-            return _version(row, dataset.name)
-
     def items(self, version_id: str) -> list[EvalItem]:
         with self._uow() as uow:
-            return [_eval_item(row) for row in uow.evaluation.items(version_id)]
+            return [eval_item(row) for row in uow.evaluation.items(version_id)]
 
     # Internals --------------------------------------------------------------------------------------------------
 
@@ -348,7 +339,7 @@ def _version(row: EvalDatasetVersionRow, name: str) -> DatasetVersion:
     )  # fmt: skip
 
 
-def _eval_item(row: EvalItemRow) -> EvalItem:
+def eval_item(row: EvalItemRow) -> EvalItem:
     return EvalItem(
         id=row.id, position=row.position, item_key=row.item_key, question=row.question,
         reference_answer=row.reference_answer, reference_contexts=tuple(row.reference_contexts), tags=tuple(row.tags),

@@ -1,15 +1,15 @@
 """What the dashboard and the CLI gate read: runs with their stored summaries, paired comparisons of runs on one
 dataset, the items that changed most, one item across runs, a metric's trend, and run x item x metric CSV.
 
-Summaries are read from `eval_summaries` (written when a run stops or ends); a comparison reads only the scores
-of the runs compared, as plain tuples, and aligns them by item key (the same question in any dataset version).
+Summaries are read from `eval_summaries` (refreshed while a run goes on and when it stops or ends); a comparison
+reads only the scores of the runs compared, as plain tuples, and aligns them by item key (the same question in any
+dataset version).
 """
 
 from __future__ import annotations
 
 import csv
 import io
-import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -94,7 +94,13 @@ class GateVerdict:
     metric: str
     max_drop: float
     comparison: MetricComparison
-    failed: bool
+    worse: bool  # significantly worse by more than max_drop (stats.significantly_worse)
+    missing: int = 0  # items the baseline scored that the candidate did not (its answer or its score failed)
+
+    @property
+    def failed(self) -> bool:
+        """A candidate that is worse, or that leaves items unscored: pairing alone would drop those silently."""
+        return self.worse or self.missing > 0
 
 
 class EvalReports:
@@ -188,12 +194,12 @@ class EvalReports:
             rows = {r.id: r for r in uow.evaluation.runs_by_id(list(run_ids))}
             names = uow.evaluation.dataset_names(sorted({r.version_id for r in rows.values()}))
             question, reference, contexts = "", None, tuple[str, ...]()
-            for row in rows.values():
-                for item in uow.evaluation.items(row.version_id):
-                    if item.item_key == item_key:
-                        question, reference = item.question, item.reference_answer
-                        contexts = tuple(item.reference_contexts)
-                        break
+            found = uow.evaluation.items_with_key(sorted({r.version_id for r in rows.values()}), item_key)
+            if found:  # as the last run's dataset version words it
+                last = rows[run_ids[-1]].version_id if run_ids and run_ids[-1] in rows else None
+                shown = next((i for i in found if i.version_id == last), found[0])
+                question, reference = shown.question, shown.reference_answer
+                contexts = tuple(shown.reference_contexts)
             runs = []
             for run_id in run_ids:
                 if run_id not in rows:
@@ -211,11 +217,18 @@ class EvalReports:
 
     def trend(self, dataset: str, metric: str) -> list[TrendPoint]:
         """A metric's stored mean and interval across the dataset's runs, oldest first."""
-        points = [
-            TrendPoint(s.run, m.mean, m.ci_low, m.ci_high, m.n_ok)
-            for s in self.runs(dataset=dataset)
-            if (m := s.metrics.get(metric)) is not None
-        ]
+        with self._uow() as uow:
+            row = uow.evaluation.dataset_by_name(dataset)
+            if row is None:
+                return []
+            runs = uow.evaluation.runs(dataset_id=row.id)
+            names = uow.evaluation.dataset_names(sorted({r.version_id for r in runs}))
+            by_run = {s.run_id: _summary(s) for s in uow.evaluation.summaries([r.id for r in runs], [metric])}
+            points = [
+                TrendPoint(run_view(r, names), m.mean, m.ci_low, m.ci_high, m.n_ok)
+                for r in runs
+                if (m := by_run.get(r.id)) is not None
+            ]
         return sorted(points, key=lambda p: p.run.created_at)
 
     def export_csv(self, run_ids: Sequence[str]) -> str:
@@ -251,16 +264,44 @@ class EvalReports:
         test: TestName = "wilcoxon",
     ) -> list[GateVerdict]:  # fmt: skip
         """For a CI gate: each metric of `rules` (metric -> allowed drop) fails when the candidate is significantly
-        worse by more than the drop (see stats.significantly_worse). A metric neither run scored is an error."""
+        worse by more than the drop (see stats.significantly_worse), or when it left unscored items that the
+        baseline scored. Both runs must be completed."""
         unknown = [m for m in rules if m not in METRICS]
         if unknown:
             raise EvalRunError(f"Unknown metric(s) {', '.join(unknown)}; known: {', '.join(METRICS)}.")
         comparison = self.compare(baseline_id, candidate_id, metrics=list(rules), test=test, top=0)
+        for role, run in (("baseline", comparison.baseline), ("candidate", comparison.candidate)):
+            if run.status != "completed":
+                raise EvalRunError(
+                    f"The {role} run {run.id[:12]} is {run.status} ({run.done_count} of {run.item_count} items): "
+                    f"finish it first (workbench eval resume {run.id[:12]})."
+                )
         found = {c.metric: c for c in comparison.metrics}
-        missing = [m for m in rules if m not in found]
-        if missing:
-            raise EvalRunError(f"Neither run has paired scores for {', '.join(missing)}.")
-        return [GateVerdict(m, d, found[m], significantly_worse(found[m], d, alpha)) for m, d in rules.items()]
+        for metric in rules:
+            if metric not in found:
+                lacking = [r.id[:12] for r in (comparison.baseline, comparison.candidate)
+                           if not self._has_scores(r.id, metric)]  # fmt: skip
+                which = f"Run {lacking[0]} has no" if len(lacking) == 1 else "Neither run has"
+                raise EvalRunError(f"{which} scores for {metric}.")
+        missing = self._missing(baseline_id, candidate_id, list(rules))
+        return [
+            GateVerdict(m, d, found[m], significantly_worse(found[m], d, alpha), missing.get(m, 0))
+            for m, d in rules.items()
+        ]
+
+    def _has_scores(self, run_id: str, metric: str) -> bool:
+        with self._uow() as uow:
+            return any(status == "ok" for *_, status, _ in uow.evaluation.scores([run_id], [metric]))
+
+    def _missing(self, baseline_id: str, candidate_id: str, metrics: list[str]) -> dict[str, int]:
+        """Per metric, the items the baseline scored OK that the candidate did not."""
+        with self._uow() as uow:
+            scores = uow.evaluation.scores([baseline_id, candidate_id], metrics)
+        ok: dict[tuple[str, str], set[str]] = {}
+        for run_id, key, metric, _, status, _ in scores:
+            if status == "ok":
+                ok.setdefault((run_id, metric), set()).add(key)
+        return {m: len(ok.get((baseline_id, m), set()) - ok.get((candidate_id, m), set())) for m in metrics}
 
 
 def _summary(row: Any) -> MetricSummary:
@@ -268,8 +309,3 @@ def _summary(row: Any) -> MetricSummary:
         metric=row.metric, n_ok=row.n_ok, n_failed=row.n_failed, n_skipped=row.n_skipped, mean=row.mean,
         ci_low=row.ci_low, ci_high=row.ci_high, failures=dict(row.failures),
     )  # fmt: skip
-
-
-def finite(value: float | None) -> float | None:
-    """None for a missing or NaN value (what tables and charts show as blank)."""
-    return None if value is None or math.isnan(value) else value

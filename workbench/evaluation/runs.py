@@ -2,8 +2,8 @@
 
 Each item is answered, scored and stored in one transaction; a unique key on (run, item) means a resumed or
 concurrently claimed run can never score an item twice. A lease (conditional UPDATE + heartbeat) keeps a run to
-one runner across processes. When a run stops or ends, its per-metric summaries are recomputed and stored, so
-the dashboard reads aggregates instead of every score.
+one runner across processes. A run's per-metric summaries are recomputed every SUMMARY_REFRESH_S while it goes on
+and when it stops or ends, so the dashboard reads aggregates instead of every score.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from typing import Any, Protocol
 
 from workbench.domain.runlog import RunKind, RunLog, RunStatus
 from workbench.evaluation.config import EvalConfig, config_hash
-from workbench.evaluation.datasets import EvalDatasetError, EvalItem, _eval_item
+from workbench.evaluation.datasets import EvalDatasetError, EvalItem, eval_item
 from workbench.evaluation.environment import library_versions
 from workbench.evaluation.metrics import METRICS, EvalSample, MetricScore, ModelFreeScorer
 from workbench.evaluation.pipeline import PipelineAnswer
@@ -91,6 +91,12 @@ class RunView:
         return self.status == "running" and (self.lease_expires_at is None or self.lease_expires_at > utcnow())
 
     @property
+    def resumable(self) -> bool:
+        """Not being worked on and not completed: pending, stopped, failed, or stalled (even with every item done,
+        a resume records its end and final summaries)."""
+        return not self.live and self.status != "completed"
+
+    @property
     def stalled(self) -> bool:
         """Marked running, but its runner stopped renewing the lease (the process died): resume it."""
         return self.status == "running" and not self.live
@@ -134,9 +140,11 @@ class EvalRunService:
         with self._uow() as uow:
             dataset_row = uow.evaluation.dataset_by_name(dataset.strip())
             version_row = uow.evaluation.version_of(dataset_row.id, version) if dataset_row else None
-            if dataset_row is None or version_row is None:
-                what = f"'{dataset}'" + (f" v{version}" if version else "")
-                raise EvalDatasetError(f"There is no eval dataset {what}. Import it first (Evaluation → Datasets).")
+            if dataset_row is None:
+                raise EvalDatasetError(f"There is no eval dataset '{dataset}'. Import it first (Eval datasets page).")
+            if version_row is None:
+                known = ", ".join(f"v{v.version}" for v in uow.evaluation.versions(dataset_row.id))
+                raise EvalDatasetError(f"Dataset '{dataset}' has no version {version} (it has {known}).")
             first = uow.evaluation.last_repeat(version_row.id, digest) + 1
             name = config.name.strip() or _default_name(resolved)
             rows = [
@@ -178,8 +186,8 @@ class EvalRunService:
         """
         owner = owner or runner_name()
         stop = stop or threading.Event()
+        judge = self._judge(self.run(run_id).config)  # before the claim: a judge that cannot be built leaves no lease
         run, items = self._claim(run_id, owner, retry_failed)
-        judge = self._judge(run.config)
         failure: BaseException | None = None
         beat = LeaseHeartbeat(f"eval run {run_id}", lambda: self._renew(run_id, owner), self.lease, stop)
         try:
@@ -214,7 +222,7 @@ class EvalRunService:
                 uow.evaluation.delete_failed_results(run_id)
                 uow.evaluation.set_counts(run_id)
             done = uow.evaluation.done_item_ids(run_id)
-            items = [_eval_item(row) for row in uow.evaluation.items(run.version_id) if row.id not in done]
+            items = [eval_item(row) for row in uow.evaluation.items(run.version_id) if row.id not in done]
             uow.commit()  # expire_on_commit is off: the run's loaded fields stay readable after the session
         return run, items
 
@@ -249,7 +257,7 @@ class EvalRunService:
                     if on_item is not None:
                         on_item(done, run.item_count)
                 if time.monotonic() - refreshed > SUMMARY_REFRESH_S:  # the dashboard shows means while it runs
-                    self.refresh_summaries(run.id)
+                    self._refresh_quietly(run.id)
                     refreshed = time.monotonic()
 
     def _item(self, run: EvalRunRow, item: EvalItem, judge: Judge | None) -> None:
@@ -319,7 +327,6 @@ class EvalRunService:
         if lost:
             return  # someone else holds the run now: its state is theirs to record
         try:
-            self.refresh_summaries(run_id)
             with self._uow() as uow:
                 run = uow.evaluation.run(run_id)
                 if run is None:
@@ -334,13 +341,22 @@ class EvalRunService:
                     status = "completed" if done >= run.item_count else "stopped"
                 finished_at = utcnow() if status == "completed" else None
                 if not uow.evaluation.release(run_id, owner, status, error, finished_at):
-                    uow.rollback()
+                    uow.rollback()  # the lease went to another runner: the run's state and summaries are theirs
                     return
+                # Final summaries in the same transaction, so only the lease holder writes them.
+                uow.evaluation.replace_summaries(run_id, summarise(run_id, uow.evaluation.metric_values(run_id)))
                 uow.commit()
         except Exception as exc:  # noqa: BLE001 - the lease expires by itself; the run stays resumable
             log.warning("eval run %s: could not record the end of the run: %s", run_id, exc)
 
     # Summaries and reading --------------------------------------------------------------------------------------
+
+    def _refresh_quietly(self, run_id: str) -> None:
+        """A refresh for the dashboard's sake never fails the run; the final one is written on release."""
+        try:
+            self.refresh_summaries(run_id)
+        except Exception as exc:  # noqa: BLE001 - a busy database or a concurrent refresh: the next one will do
+            log.warning("eval run %s: refreshing its summaries failed: %s", run_id, exc)
 
     def refresh_summaries(self, run_id: str) -> None:
         """Recompute and store the run's per-metric summaries (mean, bootstrap CI, failures by cause)."""

@@ -279,3 +279,23 @@ def test_judge_failures_are_stored_with_their_cause_and_counted_apart(make_uow: 
     assert summary["exact_match"].n_ok == 12 and judge.calls == 12
     detail = EvalReports(make_uow).item([run.id], _key("What is fact 3?")).runs[0]
     assert detail.scores["faithfulness"] == (None, "failed", "timeout", "judge timed out after 1 s")
+
+
+def test_the_gate_refuses_unfinished_runs_and_fails_a_candidate_that_left_items_unscored(
+    make_uow: UowFactory,
+) -> None:
+    from workbench.evaluation.runs import EvalRunError
+
+    broken = {item["question"] for item in SAMPLE_ITEMS[:3]}
+    service, reports = _setup(make_uow, ScriptedPipeline(fail=broken))
+    (good,) = service.create_run("facts", EvalConfig(model="good", knowledge_base="kb"), actor="ana")
+    (partial,) = service.create_run("facts", EvalConfig(model="good", knowledge_base="kb", top_k=2), actor="ana")
+    (pending,) = service.create_run("facts", EvalConfig(model="good", knowledge_base="kb", top_k=3), actor="ana")
+    clean = EvalRunService(make_uow, ScriptedPipeline(), Recorder())
+    clean.execute(good.id)
+    service.execute(partial.id)  # completed, but three answers failed
+
+    (verdict,) = reports.gate(good.id, partial.id, {"exact_match": 0.5})
+    assert (verdict.worse, verdict.missing, verdict.failed) == (False, 3, True)
+    with pytest.raises(EvalRunError, match=r"candidate run .* is pending \(0 of 12 items\)"):
+        reports.gate(good.id, pending.id, {"exact_match": 0.5})

@@ -69,8 +69,11 @@ class SqlEvaluationRepository:
         query = select(EvalItemRow).where(EvalItemRow.version_id == version_id).order_by(EvalItemRow.position)
         return self._session.scalars(query).all()
 
-    def items_by_id(self, item_ids: Sequence[str]) -> Sequence[EvalItemRow]:
-        return self._session.scalars(select(EvalItemRow).where(EvalItemRow.id.in_(list(item_ids)))).all()
+    def items_with_key(self, version_ids: Sequence[str], item_key: str) -> Sequence[EvalItemRow]:
+        query = select(EvalItemRow).where(
+            EvalItemRow.version_id.in_(list(version_ids)), EvalItemRow.item_key == item_key
+        )
+        return self._session.scalars(query).all()
 
     # Runs -----------------------------------------------------------------------------------------------------
 
@@ -166,21 +169,27 @@ class SqlEvaluationRepository:
         statement = update(EvalRunRow).where(EvalRunRow.id == run_id).values(tags=tags)
         self._session.execute(statement.execution_options(synchronize_session=False))
 
-    def delete_run(self, run_id: str) -> None:
-        self._session.execute(delete(EvalRunRow).where(EvalRunRow.id == run_id))
-
     # Results and scores ---------------------------------------------------------------------------------------
 
     def done_item_ids(self, run_id: str) -> set[str]:
         return set(self._session.scalars(select(EvalResultRow.item_id).where(EvalResultRow.run_id == run_id)))
 
     def delete_failed_results(self, run_id: str) -> None:
-        """Forget the items whose answer failed (their scores with them), so a retry works them again."""
-        failed = select(EvalResultRow.item_id).where(EvalResultRow.run_id == run_id, EvalResultRow.status == "failed")
-        self._session.execute(delete(EvalScoreRow).where(EvalScoreRow.run_id == run_id,
-                                                         EvalScoreRow.item_id.in_(failed)))  # fmt: skip
-        self._session.execute(delete(EvalResultRow).where(EvalResultRow.run_id == run_id,
-                                                          EvalResultRow.status == "failed"))  # fmt: skip
+        """Forget the items whose answer failed or that have a failed score (a judge timeout, say), with all their
+        scores, so a retry answers and scores them again."""
+        failed_answers = select(EvalResultRow.item_id).where(
+            EvalResultRow.run_id == run_id, EvalResultRow.status == "failed"
+        )
+        failed_scores = select(EvalScoreRow.item_id).where(
+            EvalScoreRow.run_id == run_id, EvalScoreRow.status == "failed"
+        )
+        items = [*self._session.scalars(failed_answers), *self._session.scalars(failed_scores)]
+        for chunk in range(0, len(items), 500):
+            some = items[chunk : chunk + 500]
+            self._session.execute(delete(EvalScoreRow).where(EvalScoreRow.run_id == run_id,
+                                                             EvalScoreRow.item_id.in_(some)))  # fmt: skip
+            self._session.execute(delete(EvalResultRow).where(EvalResultRow.run_id == run_id,
+                                                              EvalResultRow.item_id.in_(some)))  # fmt: skip
 
     def results(self, run_id: str, item_keys: Sequence[str] | None = None) -> Sequence[EvalResultRow]:
         query = select(EvalResultRow).where(EvalResultRow.run_id == run_id)
@@ -222,8 +231,10 @@ class SqlEvaluationRepository:
         self._session.execute(delete(EvalSummaryRow).where(EvalSummaryRow.run_id == run_id))
         self._session.add_all(rows)
 
-    def summaries(self, run_ids: Sequence[str]) -> Sequence[EvalSummaryRow]:
+    def summaries(self, run_ids: Sequence[str], metrics: Sequence[str] | None = None) -> Sequence[EvalSummaryRow]:
         query = select(EvalSummaryRow).where(EvalSummaryRow.run_id.in_(list(run_ids)))
+        if metrics is not None:
+            query = query.where(EvalSummaryRow.metric.in_(list(metrics)))
         return self._session.scalars(query.order_by(EvalSummaryRow.metric)).all()
 
     def dataset_names(self, version_ids: Sequence[str]) -> dict[str, tuple[str, int]]:

@@ -130,7 +130,8 @@ class EvalScoreRow(Base):
 
 
 class EvalSummaryRow(Base):
-    """A run's aggregate of one metric, written when the run stops or ends: the dashboard reads these."""
+    """A run's aggregate of one metric, refreshed while the run goes on and when it stops or ends: the dashboard
+    reads these."""
 
     __tablename__ = "eval_summaries"
     __table_args__ = (UniqueConstraint("run_id", "metric", name="uq_eval_summaries_run_metric"),)
