@@ -193,7 +193,8 @@ def test_gate_fails_on_a_significant_drop_and_passes_otherwise(run: Run, seeded:
     verdict = next(line for line in failed.stdout.splitlines() if "string_similarity:0.05" in line)
     assert verdict.startswith("  FAIL string_similarity:0.05  Δ -")
     assert "worse by more than 0.05, Holm p 0.0078 < 0.05, CI excludes 0" in verdict
-    assert failed.stderr.strip() == "gate failed: the candidate is significantly worse or incomplete on string_similarity"
+    expected = "gate failed: the candidate is significantly worse or incomplete on string_similarity"
+    assert failed.stderr.strip() == expected
 
     same = run("eval", "compare", good, good, "--fail-if-worse", "string_similarity:0")
     assert "  pass string_similarity:0  Δ +0.000 [+0.000, +0.000]: not worse by more than 0" in same.stdout

@@ -267,11 +267,11 @@ class ModelFreeScorer:
                 else:
                     assert sample.reference_answer is not None  # missing_input checked it
                     value = self._text[name](sample.reference_answer, sample.answer)
+                score = MetricScore.ok(name, value)  # refuses a NaN: that becomes a failure below, never a value
             # One odd sample must not end a run of thousands: the failure is recorded on this score, with its type.
             except Exception as exc:  # noqa: BLE001
-                scores.append(MetricScore.failed(name, FailureCause.ERROR, short_error(exc)))
-                continue
-            scores.append(MetricScore.ok(name, value))
+                score = MetricScore.failed(name, FailureCause.ERROR, short_error(exc))
+            scores.append(score)
         return scores
 
     def score_many(

@@ -245,7 +245,11 @@ class EvalReports:
             questions: dict[str, str] = {}
             for version_id in {r.version_id for r in rows.values()}:
                 questions.update({i.item_key: i.question for i in uow.evaluation.items(version_id)})
-            answers = {(run_id, r.item_key): r.answer for run_id in rows for r in uow.evaluation.results(run_id)}
+            results = {run_id: uow.evaluation.results(run_id) for run_id in rows}
+            answers = {(run_id, r.item_key): r.answer for run_id, found in results.items() for r in found}
+            # Items whose answer failed have no scores: one row each, so the export shows every item of a run.
+            failed = sorted((run_id, r.item_key, r.error or "") for run_id, found in results.items() for r in found
+                            if r.status == "failed")  # fmt: skip
             scores = sorted(uow.evaluation.scores(list(rows)), key=lambda s: (s[0], s[1], s[2]))
             # Plain values: leaving the unit of work rolls back, which expires the ORM rows.
             about = {
@@ -257,6 +261,9 @@ class EvalReports:
         for run_id, key, metric, value, status, cause in scores:
             writer.writerow([run_id, *about[run_id], key, questions.get(key, ""), answers.get((run_id, key), ""),
                              metric, "" if value is None else repr(value), status, cause or ""])  # fmt: skip
+        for run_id, key, error in failed:
+            writer.writerow([run_id, *about[run_id], key, questions.get(key, ""), "", "", "", "failed",
+                             f"no answer: {error}"])  # fmt: skip
         return out.getvalue()
 
     def gate(

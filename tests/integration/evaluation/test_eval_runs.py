@@ -101,6 +101,10 @@ def test_failed_items_are_counted_apart_and_retried(make_uow: UowFactory) -> Non
     detail = reports.item([run.id], _key(SAMPLE_ITEMS[0]["question"]))
     assert detail.runs[0].status == "failed" and "went away" in (detail.runs[0].error or "")
 
+    exported = list(csv.DictReader(io.StringIO(reports.export_csv([run.id]))))
+    unanswered = [row for row in exported if row["metric"] == ""]
+    assert len(unanswered) == 2 and all(row["cause"].startswith("no answer: local (echo)") for row in unanswered)
+
     pipeline.fail.clear()
     retried = service.execute(run.id, retry_failed=True)
     assert (retried.done_count, retried.failed_count) == (12, 0)
