@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Collection, Iterable, Iterator, Sequence
+import threading
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 
@@ -126,3 +127,26 @@ def version_of(registry: PromptRegistry, name: str, ref: str | None) -> PromptVe
         if problem is None:
             raise
         raise PromptNotFound(f"{exc} Its file prompts/{name}.md is not recorded: {problem}") from exc
+
+
+def wait_for_run(finished: threading.Event, stop: threading.Event, say: Callable[[str], None], what: str,
+                 resume: str, lease_s: float) -> bool:  # fmt: skip
+    """Wait for a run working in another thread; the first Ctrl-C asks it to stop after the `what` in progress
+    (e.g. "items"), a second one leaves at once, saying how to `resume`. True when interrupted."""
+    # An Event, not Thread.join: on Python 3.11 a KeyboardInterrupt inside join() marks the thread as ended while
+    # it still runs (threading's bpo-45274 handler releases the lock the running thread holds).
+    interrupted = False
+    while not finished.is_set():
+        try:
+            finished.wait(0.2)
+        except KeyboardInterrupt:
+            if interrupted:
+                typer.secho(
+                    f"left without waiting for the {what} in progress; in {lease_s:.0f} s resume with `{resume}`",
+                    fg=typer.colors.YELLOW, err=True,
+                )  # fmt: skip
+                raise typer.Exit(EXIT_INTERRUPTED) from None
+            interrupted = True
+            stop.set()
+            say(f"stopping: the {what} in progress finish first (Ctrl-C again to leave now)")
+    return interrupted

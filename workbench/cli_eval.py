@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from contextlib import suppress
 from enum import StrEnum
 from pathlib import Path
@@ -19,7 +19,7 @@ from typing import Any
 
 import typer
 
-from workbench.cli_common import EXIT_INTERRUPTED, fail, open_container, print_table, when, who
+from workbench.cli_common import EXIT_INTERRUPTED, fail, open_container, print_table, wait_for_run, when, who
 from workbench.cli_eval_common import cut, eval_errors, num, resolve_id, run_ref, sql_only
 from workbench.cli_eval_compare import eval_compare
 from workbench.cli_eval_datasets import datasets_app
@@ -141,30 +141,11 @@ def _execute(service: EvalRunService, run_id: str, *, retry_failed: bool) -> boo
         # The run works in a thread so that Ctrl-C reaches this one: it sets the stop event and the run ends
         # cleanly ("stopped", resumable) instead of being torn down in the middle of an item.
         threading.Thread(target=work, name=f"eval-cli-{run_id[:8]}", daemon=True).start()
-        interrupted = _wait(finished, stop, console.print, run_id, service.lease.total_seconds())
+        interrupted = wait_for_run(
+            finished, stop, console.print, "items", f"workbench eval resume {run_id}", service.lease.total_seconds()
+        )
     if outcome:
         raise outcome[0]
-    return interrupted
-
-
-def _wait(finished: threading.Event, stop: threading.Event, say: Callable[[str], None], run_id: str,
-          lease_s: float) -> bool:  # fmt: skip
-    # An Event, not Thread.join: on Python 3.11 a KeyboardInterrupt inside join() marks the thread as ended while
-    # it still runs (threading's bpo-45274 handler releases the lock the running thread holds).
-    interrupted = False
-    while not finished.is_set():
-        try:
-            finished.wait(0.2)
-        except KeyboardInterrupt:
-            if interrupted:
-                typer.secho(
-                    f"left without waiting for the items in progress; in {lease_s:.0f} s resume with "
-                    f"`workbench eval resume {run_id}`", fg=typer.colors.YELLOW, err=True,
-                )  # fmt: skip
-                raise typer.Exit(EXIT_INTERRUPTED) from None
-            interrupted = True
-            stop.set()
-            say("stopping: the items in progress finish first (Ctrl-C again to leave now)")
     return interrupted
 
 

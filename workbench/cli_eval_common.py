@@ -52,17 +52,7 @@ def sql_only() -> Iterator[Callable[[], SqlUnitOfWork]]:
 
 def resolve_id(reports: EvalReports, ref: str) -> str:
     """A run id, or a unique prefix of one (at least MIN_PREFIX characters)."""
-    try:
-        return reports.summary(ref).run.id
-    except EvalRunError:
-        if len(ref) < MIN_PREFIX:
-            raise
-    matches = [s.run.id for s in reports.runs(limit=1_000_000) if s.run.id.startswith(ref.lower())]
-    if len(matches) > 1:
-        raise EvalRunError(f"'{ref}' is the start of {len(matches)} run ids; give more of it.")
-    if not matches:
-        raise EvalRunError(f"There is no eval run {ref}.")
-    return matches[0]
+    return reports.resolve_id(ref, MIN_PREFIX)
 
 
 def run_ref(run: RunView) -> dict[str, Any]:

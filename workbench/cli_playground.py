@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import statistics
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import typer
@@ -17,6 +17,7 @@ from workbench.cli_common import (
     readable_errors,
     run_reader,
     version_of,
+    wait_for_run,
     when,
 )
 from workbench.llm.catalog import ModelCatalog
@@ -217,30 +218,10 @@ def _execute(service: PlaygroundService, run_id: str, *, retry_failed: bool) -> 
         # The run works in a thread so that Ctrl-C reaches this one: it sets the stop event and the run ends
         # cleanly ("stopped", resumable) instead of being torn down in the middle of a cell.
         threading.Thread(target=work, name=f"playground-cli-{run_id[:8]}", daemon=True).start()
-        interrupted = _wait(finished, stop, bar.console.print, run_id, service.lease.total_seconds())
+        resume = f"workbench playground resume {run_id} --retry-failed"
+        interrupted = wait_for_run(finished, stop, bar.console.print, "cells", resume, service.lease.total_seconds())
     if outcome:
         raise outcome[0]
-    return interrupted
-
-
-def _wait(finished: threading.Event, stop: threading.Event, say: Callable[[str], None], run_id: str,
-          lease_s: float) -> bool:  # fmt: skip
-    # An Event, not Thread.join: on Python 3.11 a KeyboardInterrupt inside join() marks the thread as ended while
-    # it still runs (threading's bpo-45274 handler releases the lock the running thread holds).
-    interrupted = False
-    while not finished.is_set():
-        try:
-            finished.wait(0.2)
-        except KeyboardInterrupt:
-            if interrupted:
-                typer.secho(
-                    f"left without waiting for the cells in progress; in {lease_s:.0f} s resume with "
-                    f"`workbench playground resume {run_id} --retry-failed`", fg=typer.colors.YELLOW, err=True,
-                )  # fmt: skip
-                raise typer.Exit(EXIT_INTERRUPTED) from None
-            interrupted = True
-            stop.set()
-            say("stopping: the cells in progress finish first (Ctrl-C again to leave now)")
     return interrupted
 
 

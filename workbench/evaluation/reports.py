@@ -129,6 +129,21 @@ class EvalReports:
                 summaries[s.run_id][s.metric] = _summary(s)
             return [RunSummary(run_view(r, names), summaries[r.id]) for r in rows]
 
+    def resolve_id(self, ref: str, min_prefix: int = 6) -> str:
+        """A run id, or the one run id that starts with `ref` (at least `min_prefix` characters)."""
+        ref = ref.strip().lower()
+        with self._uow() as uow:
+            if uow.evaluation.run(ref) is not None:
+                return ref
+            if len(ref) < min_prefix or not all(c in "0123456789abcdef" for c in ref):
+                raise EvalRunError(f"There is no eval run {ref}.")
+            matches = uow.evaluation.run_ids_starting(ref)
+        if len(matches) > 1:
+            raise EvalRunError(f"'{ref}' is the start of several run ids; give more of it.")
+        if not matches:
+            raise EvalRunError(f"There is no eval run {ref}.")
+        return matches[0]
+
     def summary(self, run_id: str) -> RunSummary:
         with self._uow() as uow:
             row = uow.evaluation.run(run_id)

@@ -96,6 +96,11 @@ class SqlEvaluationRepository:
             query = query.where(EvalRunRow.version_id.in_(list(version_ids)))
         return self._session.scalars(query.order_by(EvalRunRow.created_at.desc()).limit(limit)).all()
 
+    def run_ids_starting(self, prefix: str, limit: int = 2) -> list[str]:
+        """Up to `limit` run ids that start with `prefix` (ids are lowercase hex, so no LIKE escaping is needed)."""
+        query = select(EvalRunRow.id).where(EvalRunRow.id.like(f"{prefix}%")).order_by(EvalRunRow.id).limit(limit)
+        return list(self._session.scalars(query))
+
     def runs_by_id(self, run_ids: Sequence[str]) -> Sequence[EvalRunRow]:
         return self._session.scalars(select(EvalRunRow).where(EvalRunRow.id.in_(list(run_ids)))).all()
 
