@@ -7,12 +7,12 @@ context metrics' `single_turn_ascore`, each metric built once, all samples score
 
 from __future__ import annotations
 
-import asyncio
 import os
 import random
 from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
+from workbench.evaluation.judge import run_in_own_loop
 from workbench.evaluation.metrics import MODEL_FREE_METRICS, EvalSample
 
 os.environ.setdefault("RAGAS_DO_NOT_TRACK", "true")  # ragas's analytics would try the network
@@ -93,7 +93,7 @@ def score_with_ragas(
             results.append(row)
         return results
 
-    return asyncio.run(run())
+    return run_in_own_loop(run())
 
 
 _TEXT = (

@@ -78,7 +78,7 @@ def test_compare_two_runs_and_open_an_item(running_app: RunningApp, seeded: dict
         with page.expect_download() as download:
             export.click()
         exported = Path(download.value.path()).read_text()
-        assert exported.startswith("run_id,run_name,repeat,dataset,dataset_version,item_key,question,metric")
+        assert exported.startswith("run_id,run_name,repeat,dataset,dataset_version,model,prompt,prompt_version,")
         assert {line.split(",")[0] for line in exported.splitlines()[1:]} == {seeded["good"], seeded["bad"]}
         page.wait_for_timeout(500)
         page.screenshot(path=ARTIFACTS / "evaluation-runs.png", full_page=True)

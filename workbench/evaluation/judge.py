@@ -16,8 +16,8 @@ import asyncio
 import json
 import math
 import os
-from collections.abc import Awaitable, Iterable, Iterator
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Coroutine, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import openai
 from instructor.core.exceptions import IncompleteOutputException, InstructorError, InstructorRetryException
@@ -66,6 +66,25 @@ class LocalRagasEmbeddings(BaseRagasEmbedding):
         return [await self.aembed_text(text) for text in texts]
 
 
+T = TypeVar("T")
+
+
+def run_in_own_loop(coroutine: Coroutine[Any, Any, T]) -> T:
+    """Run a coroutine in a new event loop, closed afterwards, without touching the thread's current loop.
+
+    Not asyncio.run: it replaces the thread's current loop and then unsets it, and a loop some library had made
+    current with get_event_loop() is then dropped unclosed (a ResourceWarning at some later garbage collection).
+    """
+    loop = asyncio.new_event_loop()
+    try:
+        return loop.run_until_complete(coroutine)
+    finally:
+        try:
+            loop.run_until_complete(loop.shutdown_asyncgens())
+        finally:
+            loop.close()
+
+
 class JudgeScorer:
     """Scores the judge metrics of one sample at a time with a judge model at `base_url` (an OpenAI-style …/v1).
 
@@ -99,7 +118,7 @@ class JudgeScorer:
         try:
             asyncio.get_running_loop()
         except RuntimeError:
-            return asyncio.run(self.ascore(sample, metrics))
+            return run_in_own_loop(self.ascore(sample, metrics))
         raise RuntimeError("JudgeScorer.score() was called inside a running event loop: await ascore() instead")
 
     async def ascore(self, sample: EvalSample, metrics: Iterable[str] = JUDGE_METRICS) -> list[MetricScore]:

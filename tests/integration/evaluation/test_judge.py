@@ -8,7 +8,6 @@ shape, HTTP 500, answering too slowly.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import math
 import threading
@@ -23,7 +22,7 @@ import pytest
 
 from tests.conftest import IN_CI
 from tests.rag_fakes import HashEmbedding
-from workbench.evaluation.judge import JudgeScorer, LocalRagasEmbeddings
+from workbench.evaluation.judge import JudgeScorer, LocalRagasEmbeddings, run_in_own_loop
 from workbench.evaluation.metrics import JUDGE_METRICS, EvalSample, FailureCause, MetricScore, ScoreStatus
 
 pytestmark = pytest.mark.integration
@@ -175,7 +174,7 @@ def ragas_directly(server: ScriptedJudge, metric: str, embeddings: Any = None) -
             }
             return float((await calls[metric]()).value)
 
-    return asyncio.run(run())
+    return run_in_own_loop(run())
 
 
 # (a) valid answers: the wrapper returns ragas's own values --------------------------------------------------------
@@ -317,7 +316,7 @@ def test_score_works_from_a_worker_thread_and_refuses_a_running_loop(judge_serve
             judge.score(SAMPLE)
         return await judge.ascore(SAMPLE, ["faithfulness"])
 
-    assert asyncio.run(inside_a_loop())[0].value == pytest.approx(EXPECTED["faithfulness"])
+    assert run_in_own_loop(inside_a_loop())[0].value == pytest.approx(EXPECTED["faithfulness"])
 
 
 def test_unknown_metrics_and_odd_embeddings_are_refused(judge_server: ScriptedJudge) -> None:
