@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 import streamlit as st
 
+from app.ui import RUN_STATUS_ICONS, plain
 from workbench.bootstrap import Container
 from workbench.evaluation.metrics import METRICS
 from workbench.evaluation.runs import RunView
@@ -29,13 +30,6 @@ DASH = "–"
 ALPHA = 0.05
 TESTS = {"wilcoxon": "Wilcoxon signed-rank", "sign": "Sign test"}
 # Material icons, not emoji: they render the same in every browser (a headless one has no emoji font).
-STATUS_ICONS = {
-    "pending": ":material/pause_circle:",
-    "running": ":material/progress_activity:",
-    "stopped": ":material/stop_circle:",
-    "completed": ":green[:material/check_circle:]",
-    "failed": ":red[:material/error:]",
-}
 START_HINT = (
     "Start one on the **Eval datasets** page, or from a terminal:\n\n"
     "```\nworkbench eval run --dataset northwind-qa --config datasets/eval/configs/baseline.yaml\n```"
@@ -142,7 +136,7 @@ def _live_body(container: Container, live_ids: list[str]) -> None:
     for run in still:
         st.progress(
             run.progress,
-            text=f"{STATUS_ICONS['running']} **{plain(run.label)}** · {run.done_count:,} of {run.item_count:,} "
+            text=f"{RUN_STATUS_ICONS['running']} **{plain(run.label)}** · {run.done_count:,} of {run.item_count:,} "
             f"items · {run.failed_count:,} failed",
         )
     st.caption("Means and intervals are refreshed every few seconds while a run goes on.")
@@ -230,14 +224,6 @@ def named_config(run: RunView) -> str:
 def run_choice(run: RunView) -> str:
     """A run as a selectbox shows it: name, dataset version and time tell apart runs of one configuration."""
     return f"{run.label} · {run.dataset} v{run.dataset_version} · {run.created_at:%Y-%m-%d %H:%M}"
-
-
-def plain(text: str) -> str:
-    """Text from a dataset or a model, escaped so Markdown shows it as written."""
-    out = []
-    for char in text:
-        out.append("\\" + char if char in "\\`*_{}[]()#+-.!|~:$<>" else char)
-    return "".join(out)
 
 
 def shorten(text: str, limit: int = 110) -> str:

@@ -13,6 +13,7 @@ import streamlit as st
 from app import eval_charts as charts
 from app import eval_common as common
 from app import eval_item
+from app.ui import plain
 from workbench.bootstrap import Container
 from workbench.evaluation.reports import Comparison, ItemDelta, RunSummary
 from workbench.evaluation.runs import EvalRunError, RunView
@@ -123,8 +124,8 @@ def compare_one(container: Container, baseline: RunView, candidate: RunView, tes
     paired = max((r.n for r in rows), default=0)
     st.caption(
         f"{versions} · {paired:,} paired items · {comparison.unpaired:,} scored in only one run (left out) · "
-        f"baseline: {common.plain(common.config_text(baseline))} · candidate: "
-        f"{common.plain(common.config_text(candidate))}"
+        f"baseline: {plain(common.config_text(baseline))} · candidate: "
+        f"{plain(common.config_text(candidate))}"
     )
     if not rows:
         st.info("No metric has scores in both runs yet.", icon=":material/info:")
@@ -180,7 +181,7 @@ def per_item(container: Container, comparison: Comparison, candidate: RunView) -
     for rank, delta in enumerate(moved, start=1):
         is_open = opened == (comparison.baseline.id, candidate.id, delta.item_key)
         text, numbers, button = st.columns([8, 3, 1.3], vertical_alignment="center")
-        text.markdown(f"{rank}\\. {common.plain(common.shorten(delta.question, 120))}")
+        text.markdown(f"{rank}\\. {plain(common.shorten(delta.question, 120))}")
         better = (delta.delta > 0) == row.higher_is_better
         numbers.markdown(
             f"{delta.baseline:.3f} → {delta.candidate:.3f} :{'green' if better else 'red'}[**{delta.delta:+.3f}**]"

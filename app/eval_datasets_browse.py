@@ -9,7 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from app import eval_datasets_common as common
-from app.review_common import plain
+from app.ui import plain
 from workbench.bootstrap import Container
 from workbench.domain.users import UserView
 from workbench.evaluation.datasets import SAMPLE_DATASET, DatasetVersion, EvalDatasetError, EvalItem

@@ -15,7 +15,7 @@ import pandas as pd
 import streamlit as st
 from streamlit.errors import StreamlitPageNotFoundError
 
-from app.review_common import plain
+from app.ui import plain
 from workbench.evaluation.datasets import DatasetVersion, ImportReport, RejectedRow
 
 TABS = ("Datasets", "Import", "From labelling", "Run")

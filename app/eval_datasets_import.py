@@ -8,7 +8,8 @@ from pathlib import PurePosixPath
 import streamlit as st
 
 from app import eval_datasets_common as common
-from app.review_common import plain, refill
+from app.review_common import refill
+from app.ui import plain
 from workbench.bootstrap import Container
 from workbench.domain.users import UserView
 from workbench.evaluation.datasets import FIELDS, MAX_CONTEXTS, EvalDatasetError, suggest_mapping

@@ -10,7 +10,8 @@ from __future__ import annotations
 import streamlit as st
 
 from app import eval_datasets_common as common
-from app.review_common import plain, refill
+from app.review_common import refill
+from app.ui import plain
 from workbench.bootstrap import Container
 from workbench.evaluation.datasets import EvalDatasetError
 from workbench.evaluation.generator import QuestionGenerator

@@ -12,7 +12,7 @@ import streamlit as st
 
 from app import eval_datasets_common as common
 from app.eval_common import is_live
-from app.review_common import plain
+from app.ui import RUN_STATUS_ICONS, plain
 from workbench.bootstrap import Container
 from workbench.domain.users import UserView
 from workbench.evaluation.runs import EvalRunError, RunView
@@ -20,13 +20,6 @@ from workbench.evaluation.runs import EvalRunError, RunView
 WATCHED = "evd_watched"  # run ids started from this session, newest first
 UNFINISHED = ("pending", "running", "stopped", "failed")
 MAX_SHOWN = 10
-STATUS_ICONS = {
-    "pending": ":material/pause_circle:",
-    "running": ":material/progress_activity:",
-    "stopped": ":material/stop_circle:",
-    "completed": ":green[:material/check_circle:]",
-    "failed": ":red[:material/error:]",
-}
 
 
 def watch(run_ids: list[str]) -> None:
@@ -70,7 +63,7 @@ def card(container: Container, run: RunView, live: bool) -> None:
     where = f"{kb} k={config.get('top_k')}" if kb else "no retrieval"
     st.markdown(
         f"**{plain(run.label)}** · {plain(run.dataset)} v{run.dataset_version} · "
-        f"{STATUS_ICONS.get(run.status, '')} {run.status}"
+        f"{RUN_STATUS_ICONS.get(run.status, '')} {run.status}"
     )
     st.caption(
         f"{plain(str(config.get('model')))} · {plain(str(config.get('prompt')))} v{config.get('prompt_version')} · "

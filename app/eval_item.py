@@ -9,6 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from app import eval_common as common
+from app.ui import plain
 from workbench.bootstrap import Container
 from workbench.evaluation.reports import ItemDetail, ItemRun
 from workbench.evaluation.runs import RunView
@@ -45,13 +46,13 @@ def render(container: Container, baseline: RunView, candidate: RunView, item_key
     detail = container.eval_reports.item([baseline.id, candidate.id], item_key)
     with st.container(border=True, key="eval_item_panel"):
         st.markdown("#### Item drill-down")
-        st.markdown(f"**Question**  \n{common.plain(detail.question) or common.DASH}")
+        st.markdown(f"**Question**  \n{plain(detail.question) or common.DASH}")
         reference = detail.reference_answer
-        st.markdown(f"**Reference answer**  \n{common.plain(reference) if reference else ':gray[none]'}")
+        st.markdown(f"**Reference answer**  \n{plain(reference) if reference else ':gray[none]'}")
         if detail.reference_contexts:
             with st.expander(f"Reference contexts ({len(detail.reference_contexts)})", expanded=True):
                 for n, text in enumerate(detail.reference_contexts, start=1):
-                    st.markdown(f"**{n}.** {common.plain(text)}")
+                    st.markdown(f"**{n}.** {plain(text)}")
         else:
             st.caption("No reference contexts.")
         roles = ["baseline", "candidate"][: len(detail.runs)]
@@ -65,9 +66,7 @@ def render(container: Container, baseline: RunView, candidate: RunView, item_key
 def show_run(role: str, item: ItemRun) -> None:
     run = item.run
     about = common.named_config(run)
-    st.markdown(
-        f"**{role.capitalize()}: {common.plain(run.label)}**" + (f"  \n:gray[{common.plain(about)}]" if about else "")
-    )
+    st.markdown(f"**{role.capitalize()}: {plain(run.label)}**" + (f"  \n:gray[{plain(about)}]" if about else ""))
     if item.status == "missing":
         st.warning("This run has not answered this item.", icon=":material/hourglass_empty:")
         return
@@ -86,4 +85,4 @@ def show_run(role: str, item: ItemRun) -> None:
         figures = f" · score {score:.3f}" if isinstance(score, int | float) else ""
         source = context.get("source") or "unknown source"
         with st.expander(f"{n}. {source}{figures}"):
-            st.markdown(common.plain(str(context.get("text", ""))))
+            st.markdown(plain(str(context.get("text", ""))))

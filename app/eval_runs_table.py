@@ -11,6 +11,7 @@ import pandas as pd
 import streamlit as st
 
 from app import eval_common as common
+from app.ui import plain
 from workbench.bootstrap import Container
 from workbench.evaluation.metrics import METRICS
 from workbench.evaluation.reports import EvalReports, RunSummary
@@ -143,9 +144,9 @@ def _file_name(runs: list[RunView]) -> str:
 def edit_run(container: Container, run: RunView, known_tags: list[str]) -> None:
     with st.container(border=True):
         st.markdown(
-            f"{common.STATUS_ICONS.get(run.status, '')} **{common.plain(run.label)}** · {run.status} · "
+            f"{common.RUN_STATUS_ICONS.get(run.status, '')} **{plain(run.label)}** · {run.status} · "
             f"{run.done_count:,} of {run.item_count:,} items · {run.failed_count:,} failed  \n"
-            f":gray[{common.plain(' · '.join(filter(None, (common.named_config(run), f'by {run.created_by}'))))}]"
+            f":gray[{plain(' · '.join(filter(None, (common.named_config(run), f'by {run.created_by}'))))}]"
         )
         tags_column, save_column = st.columns([5, 1], vertical_alignment="bottom")
         tags = tags_column.multiselect(

@@ -8,6 +8,7 @@ import streamlit as st
 
 from app import eval_charts as charts
 from app import eval_common as common
+from app.ui import plain
 from workbench.bootstrap import Container
 from workbench.evaluation.metrics import METRICS
 from workbench.evaluation.reports import MetricSummary, RunSummary
@@ -71,9 +72,9 @@ def render(container: Container, all_runs: list[RunSummary]) -> None:
     summary = by_id[run_id]
     run = summary.run
     st.markdown(
-        f"{common.STATUS_ICONS.get(run.status, '')} **{run.status}** · {run.dataset} v{run.dataset_version} · "
-        f"{common.plain(common.config_text(run))} · created {run.created_at:%Y-%m-%d %H:%M} UTC by "
-        f"{common.plain(run.created_by)}" + (f" · tags: {common.plain(', '.join(run.tags))}" if run.tags else "")
+        f"{common.RUN_STATUS_ICONS.get(run.status, '')} **{run.status}** · {run.dataset} v{run.dataset_version} · "
+        f"{plain(common.config_text(run))} · created {run.created_at:%Y-%m-%d %H:%M} UTC by "
+        f"{plain(run.created_by)}" + (f" · tags: {plain(', '.join(run.tags))}" if run.tags else "")
     )
     if run.status != "completed":
         st.progress(run.progress, text=f"{run.done_count:,} of {run.item_count:,} items done")
@@ -122,7 +123,7 @@ def render(container: Container, all_runs: list[RunSummary]) -> None:
             info = METRICS.get(metric)
             if info:
                 judged = " (needs a judge model)" if info.needs_judge else ""
-                st.markdown(f"**{info.label}**{judged}: {common.plain(info.description)}")
+                st.markdown(f"**{info.label}**{judged}: {plain(info.description)}")
     with st.expander("Pinned configuration"):
         st.dataframe(config_frame(run), hide_index=True, key="eval_summary_config")
     with st.expander("Library versions"):

@@ -12,7 +12,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from app.prompt_views import plain
+from app.ui import plain
 from workbench.labelling.rubrics import LabelValues, Rubric, RubricField
 from workbench.labelling.views import ItemView, LabelView
 

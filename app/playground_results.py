@@ -14,20 +14,12 @@ import pandas as pd
 import streamlit as st
 
 from app import ui
+from app.ui import RUN_STATUS_ICONS
 from workbench.bootstrap import Container
 from workbench.playground.service import Cell, PlaygroundError, RunView
 from workbench.playground.variants import Variant
 
 # Material icons, not emoji: they render the same in every browser (a headless one has no emoji font).
-STATUS_ICONS = {
-    "pending": ":material/pause_circle:",
-    "running": ":material/progress_activity:",
-    "stopped": ":material/stop_circle:",
-    "done": ":green[:material/check_circle:]",
-    "failed": ":red[:material/error:]",
-}
-
-
 # Formatting ---------------------------------------------------------------------------------------------------------
 
 
@@ -91,7 +83,7 @@ def _try_body(container: Container, run_id: str, was_live: bool) -> None:
         st.rerun()  # finished: show it without the refresh timer
     variants, cells = snapshot.variants, {cell.position: cell for cell in snapshot.cells}
     st.caption(
-        f"{STATUS_ICONS.get(view.status, '')} {view.title} · {view.created_at:%Y-%m-%d %H:%M} UTC · {view.status}"
+        f"{RUN_STATUS_ICONS.get(view.status, '')} {view.title} · {view.created_at:%Y-%m-%d %H:%M} UTC · {view.status}"
     )
     for position, column in enumerate(st.columns(len(variants), border=True)):
         with column, st.container(key=f"pg_result_{position}"):
@@ -137,7 +129,7 @@ def _panel_body(container: Container, run_id: str, prefix: str, was_live: bool) 
         st.rerun()  # finished or stopped: redraw the page once, without the refresh timer
     ok = view.counts.get("ok", 0)
     st.markdown(
-        f"**{view.title}** · {STATUS_ICONS.get(view.status, '')} {view.status} · {view.kind} · "
+        f"**{view.title}** · {RUN_STATUS_ICONS.get(view.status, '')} {view.status} · {view.kind} · "
         f"started {view.created_at:%Y-%m-%d %H:%M} UTC"
     )
     st.progress(

@@ -8,12 +8,12 @@ run, because a widget's value cannot be set once the widget has been drawn in th
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
+from app.ui import plain
 from workbench.prompting.registry import (
     LABEL_PATTERN,
     LATEST,
@@ -72,11 +72,6 @@ def refill(marker: str, owner: object, values: dict[str, object]) -> None:
     if st.session_state.get(f"{_SEEN}:{marker}") != owner:
         st.session_state[f"{_SEEN}:{marker}"] = owner
         st.session_state.update(values)
-
-
-def plain(text: str) -> str:
-    """Text typed by people (messages, authors), escaped so Markdown shows it as written."""
-    return re.sub(r"([\\`*_{}\[\]()#+\-.!|~:$<>])", r"\\\1", text)
 
 
 def when(moment: datetime) -> str:

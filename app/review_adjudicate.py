@@ -9,6 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from app import review_common as common
+from app.ui import plain
 from workbench.bootstrap import Container
 from workbench.labelling.review import ReviewItem
 from workbench.labelling.rubrics import LabelValues, Rubric, RubricField
@@ -117,29 +118,27 @@ def show_item(rubric: Rubric, item: ReviewItem) -> None:
     if item.history:
         with st.expander(f"Earlier turns ({len(item.history)})", icon=":material/history:"):
             for turn in item.history:
-                st.markdown(
-                    f"**{common.plain(str(turn.get('role', '')))}**: {common.plain(str(turn.get('content', '')))}"
-                )
-    st.markdown(f"**Question**  \n{common.plain(item.question) or ':gray[(none)]'}")
+                st.markdown(f"**{plain(str(turn.get('role', '')))}**: {plain(str(turn.get('content', '')))}")
+    st.markdown(f"**Question**  \n{plain(item.question) or ':gray[(none)]'}")
     with st.container(border=True):
-        st.markdown(f"**Answer**  \n{common.plain(item.answer) or ':gray[(empty)]'}")
+        st.markdown(f"**Answer**  \n{plain(item.answer) or ':gray[(empty)]'}")
     if facts:
-        st.caption(" · ".join(common.plain(str(fact)) for fact in facts))
+        st.caption(" · ".join(plain(str(fact)) for fact in facts))
     if item.chunks:
         with st.expander(f"Retrieved passages ({len(item.chunks)})", icon=":material/article:"):
             for n, chunk in enumerate(item.chunks, start=1):
                 score = chunk.get("score")
-                where = common.plain(str(chunk.get("source") or chunk_key(chunk, n)))
+                where = plain(str(chunk.get("source") or chunk_key(chunk, n)))
                 st.markdown(f"**{n}. {where}**" + (f" · score {score:.2f}" if isinstance(score, int | float) else ""))
                 st.text(str(chunk.get("text", "")))
     for who, reason in item.flags:
-        st.warning(f"Flagged by **{common.plain(who)}**: {common.plain(reason) or '(no reason given)'}",
+        st.warning(f"Flagged by **{plain(who)}**: {plain(reason) or '(no reason given)'}",
                    icon=":material/flag:")  # fmt: skip
     st.markdown("**Labels**")
     st.dataframe(labels_table(rubric, item), hide_index=True, key="review_adj_labels")
     if item.ties:
         names = ", ".join(rubric.field(key).label for key in item.ties)
-        st.warning(f"The annotators are split on: {common.plain(names)}. Accepting the majority would pick one side "
+        st.warning(f"The annotators are split on: {plain(names)}. Accepting the majority would pick one side "
                    "arbitrarily; decide these by hand.", icon=":material/balance:")  # fmt: skip
     st.caption(
         "Majority: the most frequent value (a tie goes to the label given first), the median of a scale (the lower "
@@ -151,9 +150,9 @@ def decide(container: Container, actor: Actor, rubric: Rubric, item: ReviewItem,
     decision = item.decision
     if decision is not None:
         method = "majority accepted" if decision.method == "majority" else "set by hand"
-        note = f"  \nNote: {common.plain(decision.note)}" if decision.note else ""
+        note = f"  \nNote: {plain(decision.note)}" if decision.note else ""
         st.success(
-            f"**Decided** by **{common.plain(decision.reviewer)}** on {common.when(decision.decided_at)} UTC "
+            f"**Decided** by **{plain(decision.reviewer)}** on {common.when(decision.decided_at)} UTC "
             f"({method}).{note}",
             icon=":material/gavel:",
         )

@@ -13,6 +13,7 @@ import streamlit as st
 
 from app import review_common as common
 from app.charts import PALETTE
+from app.ui import plain
 from workbench.bootstrap import Container
 from workbench.labelling.agreement import FieldAgreement
 from workbench.labelling.analysis import FieldReport, QueueAgreement
@@ -131,7 +132,7 @@ def render(container: Container, actor: Actor, queue: QueueView | None) -> None:
     if notes:
         st.caption(
             f"{common.DASH} undefined so far:  \n"
-            + "  \n".join(f"**{common.plain(label)}**: {common.plain(note)}" for label, note in notes)
+            + "  \n".join(f"**{plain(label)}**: {plain(note)}" for label, note in notes)
         )
     figure, annotators = st.columns(2, gap="large")
     figure.plotly_chart(chart(report), key="review_agreement_chart")
@@ -159,7 +160,7 @@ def most_disagreement(container: Container, actor: Actor, queue: QueueView, repo
     for rank, item in enumerate(found, start=1):
         text, score, button = st.columns([7, 1, 2], vertical_alignment="center")
         by_field = " · ".join(f"{names.get(key, key)} {value:.2f}" for key, value in item.by_field.items())
-        text.markdown(f"**{rank}.** {common.plain(common.shorten(item.question))}  \n:gray[{by_field}]")
+        text.markdown(f"**{rank}.** {plain(common.shorten(item.question))}  \n:gray[{by_field}]")
         score.markdown(f"**{item.score:.2f}**")
         button.button(
             "Adjudicate", key=f"review_disagreement_{item.item_id}", icon=":material/gavel:", width="stretch",

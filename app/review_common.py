@@ -9,7 +9,6 @@ queue, tab or item to open, because a widget's value cannot be set once the widg
 from __future__ import annotations
 
 import math
-import re
 from datetime import datetime
 from typing import Any
 
@@ -98,11 +97,6 @@ def show_error(exc: Exception, fields: dict[str, RubricField] | None = None) -> 
 
 
 # -- formatting ---------------------------------------------------------------------------------------------------
-
-
-def plain(text: str) -> str:
-    """Text typed by people, escaped so Markdown shows it as written."""
-    return re.sub(r"([\\`*_{}\[\]()#+\-.!|~:$<>])", r"\\\1", text)
 
 
 def when(moment: datetime) -> str:

@@ -9,6 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from app import review_common as common
+from app.ui import plain
 from workbench.bootstrap import Container
 from workbench.labelling.review import GoldenDataset, to_csv, to_jsonl
 from workbench.labelling.views import Actor, LabellingError, QueueView
@@ -52,9 +53,9 @@ def render(container: Container, actor: Actor, queue: QueueView | None) -> None:
 
 def export(container: Container, actor: Actor, queue: QueueView, datasets: list[GoldenDataset]) -> None:
     decided = container.label_queues.progress(actor, queue.id).adjudicated
-    st.markdown(f"**Export {common.plain(queue.name)}**")
+    st.markdown(f"**Export {plain(queue.name)}**")
     if not decided:
-        st.caption(f"No item of {common.plain(queue.name)} is decided yet: decide items on the Adjudicate tab first.")
+        st.caption(f"No item of {plain(queue.name)} is decided yet: decide items on the Adjudicate tab first.")
         return
     common.refill("golden", queue.id, {"review_golden_name": queue.name, "review_golden_description": ""})
     left, right = st.columns([2, 3])
@@ -62,7 +63,7 @@ def export(container: Container, actor: Actor, queue: QueueView, datasets: list[
     description = right.text_input("Description", key="review_golden_description", placeholder="what changed")
     latest = max((d.version for d in datasets if d.name == name), default=0)
     st.caption(
-        f"{decided} decided item(s) become {common.plain(name) or 'the dataset'} v{latest + 1}: question, reference "
+        f"{decided} decided item(s) become {plain(name) or 'the dataset'} v{latest + 1}: question, reference "
         "answer (the decided better answer, else the answer), reference contexts (the passages decided relevant) "
         "and labels. The evaluation reads golden datasets by name and version."
     )
@@ -89,10 +90,10 @@ def show(dataset: GoldenDataset) -> None:
         "CSV", to_csv(dataset).encode(), file_name=f"{stem}.csv", mime="text/csv", key="review_golden_csv",
         icon=":material/download:", width="stretch",
     )  # fmt: skip
-    about = f" · {common.plain(dataset.description)}" if dataset.description else ""
+    about = f" · {plain(dataset.description)}" if dataset.description else ""
     st.caption(
-        f"{common.plain(dataset.name)} v{dataset.version}: {dataset.item_count} item(s), exported by "
-        f"{common.plain(dataset.created_by)} on {common.when(dataset.created_at)} UTC{about}"
+        f"{plain(dataset.name)} v{dataset.version}: {dataset.item_count} item(s), exported by "
+        f"{plain(dataset.created_by)} on {common.when(dataset.created_at)} UTC{about}"
     )
     st.dataframe(
         pd.DataFrame([

@@ -9,6 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from app import review_common as common
+from app.ui import plain
 from workbench.bootstrap import Container
 from workbench.domain.users import Role, UserView
 from workbench.labelling.queues import MAX_ANNOTATORS, MAX_ITEMS_PER_ADD
@@ -84,9 +85,9 @@ def queue_panel(
 ) -> None:
     """Progress per queue and per annotator, the members, and open/close."""
     st.caption(
-        f"Rubric **{common.plain(queue.rubric.name)} v{queue.rubric.version}** · {queue.annotators_per_item} "
-        f"annotator(s) per item · created by {common.plain(queue.created_by)} on {common.when(queue.created_at)} UTC"
-        + (f" · {common.plain(queue.description)}" if queue.description else "")
+        f"Rubric **{plain(queue.rubric.name)} v{queue.rubric.version}** · {queue.annotators_per_item} "
+        f"annotator(s) per item · created by {plain(queue.created_by)} on {common.when(queue.created_at)} UTC"
+        + (f" · {plain(queue.description)}" if queue.description else "")
     )
     if not progress.items:
         st.progress(0.0, text="No items yet: add chat answers or a playground run's outputs below.")

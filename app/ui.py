@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from dataclasses import dataclass
 
 import streamlit as st
@@ -91,3 +92,20 @@ def format_count(value: int) -> str:
     if value >= 10_000:
         return f"{value / 1000:.1f}k"
     return f"{value:,}"
+
+
+# Run states of playground and eval runs, as icons next to their names.
+RUN_STATUS_ICONS = {
+    "pending": ":material/pause_circle:",
+    "running": ":material/progress_activity:",
+    "stopped": ":material/stop_circle:",
+    "done": ":green[:material/check_circle:]",
+    "completed": ":green[:material/check_circle:]",
+    "failed": ":red[:material/error:]",
+}
+
+
+def plain(text: str) -> str:
+    """Text typed by people or taken from data (messages, questions, names), escaped so Markdown shows it as
+    written."""
+    return re.sub(r"([\\`*_{}\[\]()#+\-.!|~:$<>])", r"\\\1", text)

@@ -12,7 +12,7 @@ import streamlit as st
 
 from app import labelling_form as form
 from app import ui
-from app.prompt_views import plain
+from app.ui import plain
 from workbench.labelling.annotation import LabelProblems
 from workbench.labelling.rubrics import Rubric
 from workbench.labelling.views import Actor, ItemView, LabellingError, LabellingForbidden, QueueView
