@@ -9,6 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from app import eval_datasets_common as common
+from app.review_common import leave_notice, show_notice
 from app.ui import plain
 from workbench.bootstrap import Container
 from workbench.domain.users import UserView
@@ -19,7 +20,7 @@ TAGS_KEY = "evd_tags"
 
 def render(container: Container, user: UserView) -> None:
     service = container.eval_datasets
-    common.show_notice("datasets")
+    show_notice("datasets")
     latest = service.datasets()
     if not latest:
         empty(container, user)
@@ -66,7 +67,7 @@ def empty(container: Container, user: UserView) -> None:
                 icon=":material/error:",
             )
             return
-        common.leave_notice("datasets", f"Imported the sample {version.label} ({version.item_count} items).")
+        leave_notice("datasets", f"Imported the sample {version.label} ({version.item_count} items).")
         st.rerun()
 
 

@@ -22,7 +22,6 @@ TABS = ("Datasets", "Import", "From labelling", "Run")
 TAB_KEY = "evd_tab"
 PICK_KEY = "evd_pick"  # the dataset open on the Datasets tab
 VERSION_KEY = "evd_version"  # and its version
-_NOTICES = "evd_notices"  # place -> (kind, text), shown there on the next run
 _REPORT = "evd_report_"  # + place -> (owner, ImportReport)
 PAGES = Path(__file__).resolve().parents[1] / "pages"
 
@@ -41,21 +40,6 @@ def choose(key: str, options: Collection[object], default: object) -> None:
 
 
 # Notices and reports that survive a rerun ---------------------------------------------------------------------
-
-
-def leave_notice(place: str, text: str, kind: str = "success") -> None:
-    st.session_state.setdefault(_NOTICES, {})[place] = (kind, text)
-
-
-def show_notice(place: str) -> None:
-    notice = st.session_state.get(_NOTICES, {}).pop(place, None)
-    if notice is None:
-        return
-    kind, text = notice
-    if kind == "info":
-        st.info(text, icon=":material/info:")
-    else:
-        st.success(text, icon=":material/check_circle:")
 
 
 def keep_report(place: str, owner: object, report: ImportReport) -> None:

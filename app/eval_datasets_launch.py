@@ -14,6 +14,7 @@ from streamlit.delta_generator import DeltaGenerator
 
 from app import eval_datasets_common as common
 from app import eval_datasets_progress as progress
+from app.review_common import leave_notice, show_notice
 from workbench.bootstrap import Container
 from workbench.domain.users import UserView
 from workbench.evaluation.config import RETRIEVAL_METRICS, EvalConfig, EvalConfigError
@@ -29,7 +30,7 @@ DEFAULT_KB = "sample"
 
 
 def render(container: Container, user: UserView) -> None:
-    common.show_notice("run")
+    show_notice("run")
     datasets = [d.name for d in container.eval_datasets.datasets()]
     summaries = container.prompts.summaries()
     if not datasets:
@@ -199,5 +200,5 @@ def start(
         return
     first = runs[0]
     what = f"{len(runs)} runs" if len(runs) > 1 else "the run"
-    common.leave_notice("run", f"Started {what} of {first.name} over {first.dataset} v{first.dataset_version}.")
+    leave_notice("run", f"Started {what} of {first.name} over {first.dataset} v{first.dataset_version}.")
     st.rerun()  # the progress panel below refreshes itself while the runs go on

@@ -14,16 +14,20 @@ import statistics
 import sys
 import tempfile
 import time
+import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import psycopg
 from pymongo import MongoClient
+from sqlalchemy.engine import make_url
 
 from workbench.domain.runlog import RunKind, RunLog, RunStatus
 from workbench.storage.runlog.embedded import EmbeddedMongoServer
+from workbench.storage.sql.engine import normalise_url
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 CACHE_ROOT = PROJECT_ROOT / "artifacts" / "bench-cache"
@@ -179,3 +183,27 @@ def _ms(moment: datetime) -> datetime:
 
 def utc(*args: int) -> datetime:
     return datetime(*args, tzinfo=UTC)  # type: ignore[misc]
+
+
+# Throwaway SQL databases for benchmarks ----------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def sqlite_database() -> Iterator[str]:
+    with tempfile.TemporaryDirectory(prefix="wb-bench-") as directory:
+        yield f"sqlite:///{Path(directory) / 'workbench.db'}"
+
+
+@contextlib.contextmanager
+def postgres_database(server_url: str) -> Iterator[str]:
+    """A fresh database on the server `server_url` points at (via any database of it), dropped on exit."""
+    server = make_url(normalise_url(server_url))
+    admin = server.set(drivername="postgresql").render_as_string(hide_password=False)  # psycopg's own URL form
+    name = f"wb_bench_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield server.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

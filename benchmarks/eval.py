@@ -28,25 +28,19 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import gc
 import itertools
 import signal
 import sys
-import tempfile
 import time
-import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import numpy as np
-import psycopg
-from _common import emit, median, rotated, say
+from _common import emit, median, postgres_database, rotated, say, sqlite_database
 from sqlalchemy import Engine, insert, select, text, update
-from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.evaluation_fakes import ScriptedPipeline
@@ -58,7 +52,7 @@ from workbench.evaluation.metrics import MODEL_FREE_METRICS, EvalSample, MetricS
 from workbench.evaluation.reports import COMPARE_SEED, EvalReports
 from workbench.evaluation.runs import EvalRunService
 from workbench.evaluation.stats import compare_metrics
-from workbench.storage.sql.engine import build_engine, build_session_factory, normalise_url
+from workbench.storage.sql.engine import build_engine, build_session_factory
 from workbench.storage.sql.evaluation_repositories import SqlEvaluationRepository
 from workbench.storage.sql.evaluation_tables import EvalItemRow, EvalResultRow, EvalRunRow, EvalScoreRow
 from workbench.storage.sql.migrate import upgrade
@@ -184,27 +178,6 @@ def metrics_figures(args: argparse.Namespace) -> dict[str, Any]:
 
 
 # 2. Dashboard queries ------------------------------------------------------------------------------------------
-
-
-@contextlib.contextmanager
-def sqlite_database() -> Iterator[str]:
-    with tempfile.TemporaryDirectory(prefix="wb-bench-") as directory:
-        yield f"sqlite:///{Path(directory) / 'workbench.db'}"
-
-
-@contextlib.contextmanager
-def postgres_database(server_url: str) -> Iterator[str]:
-    """A fresh database on the server `server_url` points at (via any database of it), dropped on exit."""
-    server = make_url(normalise_url(server_url))
-    admin = server.set(drivername="postgresql").render_as_string(hide_password=False)  # psycopg's own URL form
-    name = f"wb_bench_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield server.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 class NoRunLog:

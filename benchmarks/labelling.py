@@ -19,29 +19,23 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import random
 import signal
 import sys
-import tempfile
 import time
-import uuid
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import combinations
-from pathlib import Path
 from typing import Any
 
 import krippendorff
 import numpy as np
 import numpy.typing as npt
-import psycopg
-from _common import emit, median, percentile, rotated, say
+from _common import emit, median, percentile, postgres_database, rotated, say, sqlite_database
 from argon2 import PasswordHasher
 from sklearn.metrics import cohen_kappa_score
 from sqlalchemy import Engine, func, select
-from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 from statsmodels.stats.inter_rater import aggregate_raters
 from statsmodels.stats.inter_rater import fleiss_kappa as statsmodels_fleiss
@@ -52,7 +46,7 @@ from workbench.labelling.annotation import AnnotationService
 from workbench.labelling.queues import QueueService
 from workbench.labelling.rubrics import DEFAULT_RUBRIC, LabelValues
 from workbench.labelling.views import Actor, ItemDraft, ItemView
-from workbench.storage.sql.engine import build_engine, build_session_factory, normalise_url
+from workbench.storage.sql.engine import build_engine, build_session_factory
 from workbench.storage.sql.labelling_tables import LabelRow
 from workbench.storage.sql.migrate import upgrade
 from workbench.storage.sql.tables import UserRow, new_id
@@ -94,27 +88,6 @@ def parse_args() -> argparse.Namespace:
 
 
 # Submit -> next item ------------------------------------------------------------------------------------------
-
-
-@contextlib.contextmanager
-def sqlite_database() -> Iterator[str]:
-    with tempfile.TemporaryDirectory(prefix="wb-bench-") as directory:
-        yield f"sqlite:///{Path(directory) / 'workbench.db'}"
-
-
-@contextlib.contextmanager
-def postgres_database(server_url: str) -> Iterator[str]:
-    """A fresh database on the server `server_url` points at (via any database of it), dropped on exit."""
-    server = make_url(normalise_url(server_url))
-    admin = server.set(drivername="postgresql").render_as_string(hide_password=False)  # psycopg's own URL form
-    name = f"wb_bench_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield server.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @dataclass(frozen=True)
