@@ -218,6 +218,7 @@ class EvalRunService:
                     f"Run '{run.name}' is being worked on elsewhere ({run.lease_owner}). Stop it there, or wait "
                     "until its lease ends and resume it."
                 )
+            _note_changed_libraries(run)
             if retry_failed:
                 uow.evaluation.delete_failed_results(run_id)
                 uow.evaluation.set_counts(run_id)
@@ -394,6 +395,19 @@ class EvalRunService:
             uow.evaluation.set_tags(run_id, clean)
             uow.commit()
         return self.run(run_id)
+
+
+def _note_changed_libraries(run: EvalRunRow) -> None:
+    """A run resumed with other library versions than it last ran with says so in its environment: its items were
+    not all scored by the same code."""
+    now = library_versions()
+    before = run.environment.get("libraries", {})
+    changed = {name: [before.get(name), version] for name, version in now["libraries"].items()
+               if before and before.get(name) != version}  # fmt: skip
+    if changed:
+        resumes = [*run.environment.get("resumed_with", []), {"at": utcnow().isoformat(), "changed": changed}]
+        # `libraries` becomes what the rest of the run uses; `resumed_with` keeps what each resume changed.
+        run.environment = {**run.environment, "libraries": now["libraries"], "resumed_with": resumes}
 
 
 def run_view(row: EvalRunRow, names: dict[str, tuple[str, int]]) -> RunView:

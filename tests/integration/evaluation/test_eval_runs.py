@@ -303,3 +303,20 @@ def test_the_gate_refuses_unfinished_runs_and_fails_a_candidate_that_left_items_
     assert (verdict.worse, verdict.missing, verdict.failed) == (False, 3, True)
     with pytest.raises(EvalRunError, match=r"candidate run .* is pending \(0 of 12 items\)"):
         reports.gate(good.id, pending.id, {"exact_match": 0.5})
+
+
+def test_a_run_resumed_with_other_library_versions_records_them(make_uow: UowFactory) -> None:
+    pipeline = ScriptedPipeline()
+    service, _ = _setup(make_uow, pipeline)
+    (run,) = service.create_run("facts", EvalConfig(model="good", knowledge_base="kb"), actor="ana")
+    with make_uow() as uow:  # as if the run had started under an older ragas
+        row = uow.evaluation.run(run.id)
+        assert row is not None
+        row.environment = {**row.environment, "libraries": {**row.environment["libraries"], "ragas": "0.4.2"}}
+        uow.commit()
+
+    resumed = service.execute(run.id)
+
+    [note] = resumed.environment["resumed_with"]
+    assert note["changed"] == {"ragas": ["0.4.2", "0.4.3"]}
+    assert service.execute(run.id).environment["resumed_with"] == [note]  # nothing changed the second time
