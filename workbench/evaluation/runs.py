@@ -24,7 +24,7 @@ from workbench.evaluation.environment import library_versions
 from workbench.evaluation.metrics import METRICS, EvalSample, MetricScore, ModelFreeScorer
 from workbench.evaluation.pipeline import PipelineAnswer
 from workbench.evaluation.summaries import summarise
-from workbench.services.leases import LeaseHeartbeat, runner_name
+from workbench.services.leases import LeaseHeartbeat, renewal, runner_name
 from workbench.storage.conflicts import is_unique_violation
 from workbench.storage.ports import UnitOfWork
 from workbench.storage.sql.evaluation_tables import EvalResultRow, EvalRunRow, EvalScoreRow
@@ -189,7 +189,8 @@ class EvalRunService:
         judge = self._judge(self.run(run_id).config)  # before the claim: a judge that cannot be built leaves no lease
         run, items = self._claim(run_id, owner, retry_failed)
         failure: BaseException | None = None
-        beat = LeaseHeartbeat(f"eval run {run_id}", lambda: self._renew(run_id, owner), self.lease, stop)
+        renew = renewal(self._uow, lambda uow: uow.evaluation, run_id, owner, self.lease)
+        beat = LeaseHeartbeat(f"eval run {run_id}", renew, self.lease, stop)
         try:
             with beat:
                 self._work(run, items, judge, stop, on_item)
@@ -316,13 +317,6 @@ class EvalRunService:
             metadata={"item_key": item.item_key, "dataset_version": run.version_id,
                       "scores": {s.metric: s.value for s in scores}, "judge_failures": failed[:10]},
         ))  # fmt: skip
-
-    def _renew(self, run_id: str, owner: str) -> tuple[bool, bool]:
-        with self._uow() as uow:
-            kept = uow.evaluation.renew(run_id, owner, utcnow() + self.lease)
-            requested = uow.evaluation.stop_requested(run_id)
-            uow.commit()
-        return kept, requested
 
     def _release(self, run_id: str, owner: str, failure: BaseException | None, lost: bool) -> None:
         if lost:

@@ -25,7 +25,7 @@ from workbench.llm.errors import ModelNotConfigured, ProviderError, ProviderTime
 from workbench.llm.streaming import cost_usd
 from workbench.playground.variants import MAX_VARIANTS, Variant, VariantError
 from workbench.prompting.templates import PromptTemplate, TemplateError
-from workbench.services.leases import LeaseHeartbeat, runner_name
+from workbench.services.leases import LeaseHeartbeat, renewal, runner_name
 from workbench.storage.conflicts import is_unique_violation
 from workbench.storage.ports import UnitOfWork
 from workbench.storage.sql.tables import (
@@ -232,7 +232,8 @@ class PlaygroundService:
             except TemplateError as exc:
                 templates[position] = exc
         failure: BaseException | None = None
-        beat = LeaseHeartbeat(f"playground run {run_id}", lambda: self._renew(run_id, owner), self.lease, stop)
+        renew = renewal(self._uow, lambda uow: uow.playground, run_id, owner, self.lease)
+        beat = LeaseHeartbeat(f"playground run {run_id}", renew, self.lease, stop)
         try:
             with beat:
                 self._work(run, variants, templates, inputs, todo, stop, on_cell, on_delta)
@@ -441,13 +442,6 @@ class PlaygroundService:
         except ModelNotConfigured:
             return None
         return cost_usd(spec, getattr(stream, "input_tokens", None), getattr(stream, "output_tokens", None))
-
-    def _renew(self, run_id: str, owner: str) -> tuple[bool, bool]:
-        with self._uow() as uow:
-            kept = uow.playground.renew(run_id, owner, utcnow() + self.lease)
-            requested = uow.playground.stop_requested(run_id)
-            uow.commit()
-        return kept, requested
 
     def _release(self, run_id: str, owner: str, failure: BaseException | None, lost: bool) -> None:
         if lost:

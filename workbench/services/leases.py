@@ -14,8 +14,11 @@ import socket
 import threading
 import uuid
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from types import TracebackType
+from typing import Protocol
+
+from workbench.storage.ports import UnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +30,29 @@ def runner_name() -> str:
 
 # renew() -> (still ours, stop requested); it runs in its own transaction.
 Renew = Callable[[], tuple[bool, bool]]
+
+
+class LeasedRuns(Protocol):
+    """A repository of runs with a lease (playground runs, eval runs)."""
+
+    def renew(self, run_id: str, owner: str, expires_at: datetime) -> bool: ...
+    def stop_requested(self, run_id: str) -> bool: ...
+
+
+def renewal(
+    uow_factory: Callable[[], UnitOfWork], runs: Callable[[UnitOfWork], LeasedRuns], run_id: str, owner: str,
+    lease: timedelta,
+) -> Renew:  # fmt: skip
+    """The heartbeat's renew for one run: extend `owner`'s lease and read the stop request, in one transaction."""
+
+    def renew() -> tuple[bool, bool]:
+        with uow_factory() as uow:
+            kept = runs(uow).renew(run_id, owner, datetime.now(UTC) + lease)
+            requested = runs(uow).stop_requested(run_id)
+            uow.commit()
+        return kept, requested
+
+    return renew
 
 
 class LeaseHeartbeat:
