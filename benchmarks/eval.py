@@ -54,8 +54,8 @@ from workbench.evaluation.runs import EvalRunService
 from workbench.evaluation.stats import compare_metrics
 from workbench.storage.sql.engine import build_engine, build_session_factory
 from workbench.storage.sql.evaluation_repositories import SqlEvaluationRepository
-from workbench.storage.sql.evaluation_tables import EvalItemRow, EvalResultRow, EvalRunRow, EvalScoreRow
 from workbench.storage.sql.migrate import upgrade
+from workbench.storage.sql.models import EvalItemRow, EvalResultRow, EvalRunRow, EvalScoreRow
 from workbench.storage.sql.uow import SqlUnitOfWork
 
 METRICS_TARGET_RATIO = 0.8

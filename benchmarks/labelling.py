@@ -40,6 +40,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from statsmodels.stats.inter_rater import aggregate_raters
 from statsmodels.stats.inter_rater import fleiss_kappa as statsmodels_fleiss
 
+from workbench.domain.ids import new_id
 from workbench.domain.users import Role
 from workbench.labelling.agreement import LEVEL_WEIGHTS, CohenWeights, FieldAgreement, Level, field_agreement
 from workbench.labelling.annotation import AnnotationService
@@ -47,9 +48,8 @@ from workbench.labelling.queues import QueueService
 from workbench.labelling.rubrics import DEFAULT_RUBRIC, LabelValues
 from workbench.labelling.views import Actor, ItemDraft, ItemView
 from workbench.storage.sql.engine import build_engine, build_session_factory
-from workbench.storage.sql.labelling_tables import LabelRow
 from workbench.storage.sql.migrate import upgrade
-from workbench.storage.sql.tables import UserRow, new_id
+from workbench.storage.sql.models import LabelRow, UserRow
 from workbench.storage.sql.uow import SqlUnitOfWork
 
 STEP_TARGET_MS = 100.0

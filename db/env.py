@@ -7,7 +7,7 @@ from sqlalchemy import Connection
 
 from workbench.config import get_settings
 from workbench.storage.sql.engine import build_engine, normalise_url
-from workbench.storage.sql.tables import Base
+from workbench.storage.sql.models import Base
 
 config = context.config
 target_metadata = Base.metadata

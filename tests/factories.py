@@ -17,7 +17,7 @@ from typing import Any
 from workbench.domain.runlog import RunKind, RunLog, RunStatus
 from workbench.domain.users import Role
 from workbench.security.passwords import hash_password
-from workbench.storage.sql.tables import ConversationRow, FeedbackRow, MessageRow, UserRow
+from workbench.storage.sql.models import ConversationRow, FeedbackRow, MessageRow, UserRow
 
 DEFAULT_PASSWORD = "correct-horse-battery"
 MODELS = ("llama3.2:3b", "qwen2.5:7b", "gpt-4o-mini", "mistral-small")

@@ -20,7 +20,7 @@ from sqlalchemy import inspect as sa_inspect
 from workbench.domain.users import Role
 from workbench.storage.ports import UnitOfWork
 from workbench.storage.runlog.rollups import rollup_increments
-from workbench.storage.sql.tables import (
+from workbench.storage.sql.models import (
     Base,
     ConversationRow,
     FeedbackRow,

@@ -15,7 +15,7 @@ from sqlalchemy import inspect
 from workbench.config.settings import PROJECT_ROOT
 from workbench.storage.sql import migrate
 from workbench.storage.sql.engine import build_engine
-from workbench.storage.sql.tables import Base
+from workbench.storage.sql.models import Base
 
 pytestmark = pytest.mark.integration
 

@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError, StatementError
 
 from tests.factories import conversation_row, feedback_row, message_row, random_user
 from workbench.domain.users import Role
-from workbench.storage.sql.tables import ConversationRow, FeedbackRow, MessageRow, UserRow
+from workbench.storage.sql.models import ConversationRow, FeedbackRow, MessageRow, UserRow
 from workbench.storage.sql.uow import SqlUnitOfWork
 
 pytestmark = pytest.mark.integration

@@ -8,6 +8,8 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
+from workbench.domain.clock import utcnow
+
 
 class RunKind(StrEnum):
     LLM = "llm"
@@ -26,10 +28,6 @@ def new_log_id() -> str:
     # Client-side ids make replays idempotent: a record re-sent after a failure is a
     # duplicate key, never a second copy.
     return uuid.uuid4().hex
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass(slots=True)

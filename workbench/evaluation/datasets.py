@@ -12,11 +12,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from workbench.domain.ids import new_id
 from workbench.playground.datasets import Table, datasets_dir, load_table
 from workbench.storage.conflicts import is_unique_violation
 from workbench.storage.ports import UnitOfWork
-from workbench.storage.sql.evaluation_tables import EvalDatasetRow, EvalDatasetVersionRow, EvalItemRow
-from workbench.storage.sql.tables import new_id
+from workbench.storage.sql.models import EvalDatasetRow, EvalDatasetVersionRow, EvalItemRow
 
 FIELDS = ("question", "reference_answer", "reference_contexts", "tags")
 REQUIRED = ("question",)

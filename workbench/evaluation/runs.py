@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
+from workbench.domain.clock import utcnow
+from workbench.domain.ids import new_id
 from workbench.domain.runlog import RunKind, RunLog, RunStatus
 from workbench.evaluation.config import EvalConfig, config_hash
 from workbench.evaluation.datasets import EvalDatasetError, EvalItem, eval_item
@@ -27,8 +29,7 @@ from workbench.evaluation.summaries import summarise
 from workbench.services.leases import LeaseHeartbeat, renewal, runner_name
 from workbench.storage.conflicts import is_unique_violation
 from workbench.storage.ports import UnitOfWork
-from workbench.storage.sql.evaluation_tables import EvalResultRow, EvalRunRow, EvalScoreRow
-from workbench.storage.sql.tables import new_id, utcnow
+from workbench.storage.sql.models import EvalResultRow, EvalRunRow, EvalScoreRow
 
 log = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 
 from workbench.evaluation.stats import mean_ci
-from workbench.storage.sql.evaluation_tables import EvalSummaryRow
+from workbench.storage.sql.models import EvalSummaryRow
 
 # One seed for every summary: the same scores always give the same interval.
 SUMMARY_SEED = 0

@@ -11,13 +11,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from workbench.domain.clock import utcnow
+from workbench.domain.ids import new_id
 from workbench.labelling.queues import check_member, queue_rubric, username
 from workbench.labelling.rubrics import LabelValues
 from workbench.labelling.views import Actor, ItemView, LabellingError, LabellingForbidden, LabelView
 from workbench.storage.conflicts import is_unique_violation
 from workbench.storage.ports import UnitOfWork
-from workbench.storage.sql.labelling_tables import LabelAssignmentRow, LabelItemRow, LabelRow
-from workbench.storage.sql.tables import new_id, utcnow
+from workbench.storage.sql.models import LabelAssignmentRow, LabelItemRow, LabelRow
 
 MAX_REASON = 2_000
 MAX_ATTEMPTS = 50

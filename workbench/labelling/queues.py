@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import timedelta
 
+from workbench.domain.clock import utcnow
+from workbench.domain.ids import new_id
 from workbench.domain.users import Role
 from workbench.labelling.rubrics import Rubric, RubricError
 from workbench.labelling.views import (
@@ -18,7 +20,7 @@ from workbench.labelling.views import (
     RubricView,
 )
 from workbench.storage.ports import UnitOfWork
-from workbench.storage.sql.labelling_tables import (
+from workbench.storage.sql.models import (
     LabelAssignmentRow,
     LabelItemRow,
     LabelQueueMemberRow,
@@ -26,7 +28,6 @@ from workbench.storage.sql.labelling_tables import (
     RubricRow,
     RubricVersionRow,
 )
-from workbench.storage.sql.tables import new_id, utcnow
 
 MAX_ANNOTATORS = 20
 MAX_ITEMS_PER_ADD = 10_000

@@ -18,6 +18,8 @@ from datetime import datetime
 from statistics import median
 from typing import Any
 
+from workbench.domain.clock import utcnow
+from workbench.domain.ids import new_id
 from workbench.labelling.analysis import (
     Disagreement,
     LabelledItem,
@@ -30,8 +32,7 @@ from workbench.labelling.queues import queue_rubric, require_reviewer, username
 from workbench.labelling.rubrics import LabelValues, Rubric, RubricField
 from workbench.labelling.views import Actor, LabellingError, LabelView
 from workbench.storage.ports import UnitOfWork
-from workbench.storage.sql.labelling_tables import AdjudicationRow, GoldenDatasetRow, GoldenItemRow, LabelItemRow
-from workbench.storage.sql.tables import new_id, utcnow
+from workbench.storage.sql.models import AdjudicationRow, GoldenDatasetRow, GoldenItemRow, LabelItemRow
 
 REFERENCE_FIELD = "reference_answer"  # a rubric's free-text field whose decided value is the reference answer
 

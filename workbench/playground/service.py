@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
+from workbench.domain.clock import utcnow
+from workbench.domain.ids import new_id
 from workbench.domain.runlog import RunKind, RunLog, RunStatus
 from workbench.llm.errors import ModelNotConfigured, ProviderError, ProviderTimeout
 from workbench.llm.streaming import cost_usd
@@ -28,14 +30,7 @@ from workbench.prompting.templates import PromptTemplate, TemplateError
 from workbench.services.leases import LeaseHeartbeat, renewal, runner_name
 from workbench.storage.conflicts import is_unique_violation
 from workbench.storage.ports import UnitOfWork
-from workbench.storage.sql.tables import (
-    PlaygroundCellRow,
-    PlaygroundInputRow,
-    PlaygroundRunRow,
-    PlaygroundVariantRow,
-    new_id,
-    utcnow,
-)
+from workbench.storage.sql.models import PlaygroundCellRow, PlaygroundInputRow, PlaygroundRunRow, PlaygroundVariantRow
 
 log = logging.getLogger(__name__)
 

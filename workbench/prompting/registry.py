@@ -18,6 +18,8 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
+from workbench.domain.clock import utcnow
+from workbench.domain.ids import new_id
 from workbench.prompting.templates import PromptTemplate, TemplateError, prompts_dir
 from workbench.prompting.versions import (
     PromptNotFound,
@@ -31,7 +33,7 @@ from workbench.prompting.versions import (
 )
 from workbench.storage.conflicts import is_unique_violation
 from workbench.storage.ports import UnitOfWork
-from workbench.storage.sql.tables import PromptLabelRow, PromptVersionRow, new_id, utcnow
+from workbench.storage.sql.models import PromptLabelRow, PromptVersionRow
 
 __all__ = [
     "LATEST",

@@ -16,6 +16,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from workbench.domain.clock import utcnow
+from workbench.domain.ids import new_id
 from workbench.rag.errors import (
     EmbeddingModelMismatch,
     InvalidKnowledgeBase,
@@ -32,7 +34,7 @@ from workbench.rag.records import (
 )
 from workbench.rag.settings import RagSettings
 from workbench.storage.ports import UnitOfWork
-from workbench.storage.sql.tables import KbDocumentRow, KnowledgeBaseRow, new_id, utcnow
+from workbench.storage.sql.models import KbDocumentRow, KnowledgeBaseRow
 
 if TYPE_CHECKING:
     from llama_index.core.base.embeddings.base import BaseEmbedding

@@ -17,12 +17,14 @@ from dataclasses import dataclass
 from pathlib import Path, PurePath
 from typing import TYPE_CHECKING
 
+from workbench.domain.clock import utcnow
+from workbench.domain.ids import new_id
 from workbench.rag.chunking import Chunk, build_splitter, chunk_document
 from workbench.rag.errors import BadDocument
 from workbench.rag.loaders import check_size, load_document, mime_type_of
 from workbench.rag.records import IngestReport, KnowledgeBase, ProgressCallback, Source
 from workbench.storage.ports import UnitOfWork
-from workbench.storage.sql.tables import KbDocumentRow, new_id, utcnow
+from workbench.storage.sql.models import KbDocumentRow
 
 if TYPE_CHECKING:
     from llama_index.core.base.embeddings.base import BaseEmbedding

@@ -6,8 +6,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from workbench.domain.ids import new_id
 from workbench.storage.ports import UnitOfWork
-from workbench.storage.sql.tables import ConversationRow, FeedbackRow, MessageRow, new_id
+from workbench.storage.sql.models import ConversationRow, FeedbackRow, MessageRow
 
 MAX_COMMENT_CHARS = 4_000
 

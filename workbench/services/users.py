@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from workbench.domain.ids import new_id
 from workbench.domain.users import (
     Role,
     UserView,
@@ -12,7 +13,7 @@ from workbench.domain.users import (
 )
 from workbench.security.passwords import hash_password, needs_rehash, verify_password
 from workbench.storage.ports import UnitOfWork
-from workbench.storage.sql.tables import UserRow, new_id
+from workbench.storage.sql.models import UserRow
 
 # Verified against when the username is unknown, so a miss costs as long as a wrong password.
 _DUMMY_HASH = hash_password("not-a-real-password-0000")

@@ -10,7 +10,7 @@ from typing import Protocol, Self
 
 from workbench.storage.sql.evaluation_repositories import SqlEvaluationRepository
 from workbench.storage.sql.labelling_repositories import SqlLabellingRepository
-from workbench.storage.sql.tables import (
+from workbench.storage.sql.models import (
     ConversationRow,
     FeedbackRow,
     KbDocumentRow,

@@ -81,7 +81,7 @@ def test_a_run_held_elsewhere_is_refused(make_uow: UowFactory) -> None:
     (run,) = service.create_run("facts", EvalConfig(model="good", knowledge_base="kb"), actor="ana")
     holder = EvalRunService(make_uow, ScriptedPipeline(), Recorder(), lease_s=60)
     with make_uow() as uow:
-        from workbench.storage.sql.tables import utcnow
+        from workbench.domain.clock import utcnow
 
         assert uow.evaluation.claim(run.id, "elsewhere", utcnow(), utcnow().replace(year=2100))
         uow.commit()
@@ -202,7 +202,7 @@ def test_listing_runs_by_author_and_status(make_uow: UowFactory) -> None:
 def test_a_run_left_running_by_a_dead_runner_is_stalled_and_resumable(make_uow: UowFactory) -> None:
     from datetime import timedelta
 
-    from workbench.storage.sql.tables import utcnow
+    from workbench.domain.clock import utcnow
 
     service, _ = _setup(make_uow)
     (run,) = service.create_run("facts", EvalConfig(model="good", knowledge_base="kb"), actor="ana")

@@ -12,9 +12,9 @@ from datetime import timedelta
 import pytest
 
 from tests.playground_fakes import EchoRuntime, Recorder
+from workbench.domain.clock import utcnow
 from workbench.playground.service import Cell, PlaygroundError, PlaygroundService, RunBusy
 from workbench.playground.variants import Variant
-from workbench.storage.sql.tables import utcnow
 from workbench.storage.sql.uow import SqlUnitOfWork
 
 pytestmark = pytest.mark.integration

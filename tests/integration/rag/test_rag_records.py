@@ -9,9 +9,11 @@ import pytest
 from sqlalchemy.exc import IntegrityError
 
 from tests.rag_fakes import HashEmbedding
+from workbench.domain.clock import utcnow
+from workbench.domain.ids import new_id
 from workbench.rag.engine import RagEngine
 from workbench.rag.settings import RagSettings
-from workbench.storage.sql.tables import KbDocumentRow, new_id, utcnow
+from workbench.storage.sql.models import KbDocumentRow
 from workbench.storage.sql.uow import SqlUnitOfWork
 
 pytestmark = pytest.mark.integration

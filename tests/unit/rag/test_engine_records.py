@@ -7,6 +7,8 @@ from pathlib import Path
 import pytest
 
 from tests.fakes import FakeUnitOfWork
+from workbench.domain.clock import utcnow
+from workbench.domain.ids import new_id
 from workbench.rag.engine import RagEngine
 from workbench.rag.errors import (
     EmbeddingModelMismatch,
@@ -15,7 +17,7 @@ from workbench.rag.errors import (
     KnowledgeBaseNotFound,
 )
 from workbench.rag.settings import LOCAL_MODEL_ID, RagSettings
-from workbench.storage.sql.tables import KbDocumentRow, new_id, utcnow
+from workbench.storage.sql.models import KbDocumentRow
 
 
 @pytest.fixture

@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 
 from tests.fakes import FakeIntegrityError, FakeUnitOfWork
-from workbench.storage.sql.tables import KbDocumentRow, KnowledgeBaseRow, new_id, utcnow
+from workbench.domain.clock import utcnow
+from workbench.domain.ids import new_id
+from workbench.storage.sql.models import KbDocumentRow, KnowledgeBaseRow
 
 
 def kb_row(name: str) -> KnowledgeBaseRow:

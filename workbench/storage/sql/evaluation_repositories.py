@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from workbench.storage.sql.evaluation_tables import (
+from workbench.storage.sql.models import (
     EvalDatasetRow,
     EvalDatasetVersionRow,
     EvalItemRow,

@@ -9,8 +9,10 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from workbench.storage.sql.labelling_tables import (
+from workbench.storage.sql.models import (
     AdjudicationRow,
+    ConversationRow,
+    FeedbackRow,
     GoldenDatasetRow,
     GoldenItemRow,
     LabelAssignmentRow,
@@ -18,10 +20,10 @@ from workbench.storage.sql.labelling_tables import (
     LabelQueueMemberRow,
     LabelQueueRow,
     LabelRow,
+    MessageRow,
     RubricRow,
     RubricVersionRow,
 )
-from workbench.storage.sql.tables import ConversationRow, FeedbackRow, MessageRow
 
 COUNTED = ("assigned", "submitted", "flagged")  # assignments that take one of an item's annotator places
 

@@ -8,14 +8,14 @@ from datetime import datetime
 from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from workbench.storage.sql.tables import (
+from workbench.domain.clock import utcnow
+from workbench.storage.sql.models import (
     PlaygroundCellRow,
     PlaygroundInputRow,
     PlaygroundRunRow,
     PlaygroundVariantRow,
     PromptLabelRow,
     PromptVersionRow,
-    utcnow,
 )
 
 

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from workbench.domain.users import Role
-from workbench.storage.sql.tables import (
+from workbench.storage.sql.models import (
     ConversationRow,
     FeedbackRow,
     KbDocumentRow,

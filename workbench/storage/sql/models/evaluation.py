@@ -1,5 +1,4 @@
-"""Typed SQLAlchemy models of RAG evaluation: versioned datasets and their items, runs, per-item results and
-scores, and per-run metric summaries. Registered on the same metadata as tables.py (imported at its end)."""
+"""Eval datasets and their versions and items; eval runs, results, scores and summaries."""
 
 from __future__ import annotations
 
@@ -9,7 +8,9 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, CheckConstraint, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from workbench.storage.sql.tables import Base, UTCDateTime, new_id, utcnow
+from workbench.domain.clock import utcnow
+from workbench.domain.ids import new_id
+from workbench.storage.sql.models.base import Base, UTCDateTime
 
 
 class EvalDatasetRow(Base):

@@ -1,5 +1,4 @@
-"""Typed SQLAlchemy models of feedback labelling: rubrics, queues, items, assignments, labels, adjudications and
-golden datasets. Registered on the same metadata as tables.py (which imports this module at its end)."""
+"""Rubrics, queues, items, assignments, labels, adjudications and golden datasets."""
 
 from __future__ import annotations
 
@@ -9,7 +8,9 @@ from typing import Any
 from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from workbench.storage.sql.tables import Base, UTCDateTime, new_id, utcnow
+from workbench.domain.clock import utcnow
+from workbench.domain.ids import new_id
+from workbench.storage.sql.models.base import Base, UTCDateTime
 
 
 class RubricRow(Base):
