@@ -44,6 +44,7 @@ lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports  # the layers and independence contracts in pyproject.toml [tool.importlinter]
 
 format: install
 	$(VENV)/bin/ruff check --fix .

@@ -1,14 +1,15 @@
-"""What every page shares: the cached container, the signed-in user, and small rendering helpers.
+"""What every page shares: the cached container, the signed-in user and the access check.
 
 Only process-wide, thread-safe objects are cached (the container with its engine, clients and writer);
-st.session_state holds UI state only: who is signed in and where the user is in a page.
+st.session_state holds UI state only: who is signed in and where the user is in a page. Pages take the services
+they need from the container and hand them to their view (app/views); nothing below app/views or app/components
+sees the container.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
-import re
 from dataclasses import dataclass
 
 import streamlit as st
@@ -74,38 +75,3 @@ def require_page(page: str) -> UserView:
         st.stop()
     assert user is not None
     return user
-
-
-def format_ms(value: float | None) -> str:
-    if value is None:
-        return "–"
-    if value >= 10_000:
-        return f"{value / 1000:.1f} s"
-    if value >= 1000:
-        return f"{value / 1000:.2f} s"
-    return f"{value:.0f} ms"
-
-
-def format_count(value: int) -> str:
-    if value >= 1_000_000:
-        return f"{value / 1_000_000:.1f}M"
-    if value >= 10_000:
-        return f"{value / 1000:.1f}k"
-    return f"{value:,}"
-
-
-# Run states of playground and eval runs, as icons next to their names.
-RUN_STATUS_ICONS = {
-    "pending": ":material/pause_circle:",
-    "running": ":material/progress_activity:",
-    "stopped": ":material/stop_circle:",
-    "done": ":green[:material/check_circle:]",
-    "completed": ":green[:material/check_circle:]",
-    "failed": ":red[:material/error:]",
-}
-
-
-def plain(text: str) -> str:
-    """Text typed by people or taken from data (messages, questions, names), escaped so Markdown shows it as
-    written."""
-    return re.sub(r"([\\`*_{}\[\]()#+\-.!|~:$<>])", r"\\\1", text)

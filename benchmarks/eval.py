@@ -52,8 +52,8 @@ from workbench.evaluation.metrics import MODEL_FREE_METRICS, EvalSample, MetricS
 from workbench.evaluation.reports import COMPARE_SEED, EvalReports
 from workbench.evaluation.runs import EvalRunService
 from workbench.evaluation.stats import compare_metrics
+from workbench.storage.ports import EvaluationRepository
 from workbench.storage.sql.engine import build_engine, build_session_factory
-from workbench.storage.sql.evaluation_repositories import SqlEvaluationRepository
 from workbench.storage.sql.migrate import upgrade
 from workbench.storage.sql.models import EvalItemRow, EvalResultRow, EvalRunRow, EvalScoreRow
 from workbench.storage.sql.uow import SqlUnitOfWork
@@ -348,7 +348,7 @@ def bare_fetch(dashboard: Dashboard) -> list[Any]:
         return list(session.execute(select(EvalScoreRow.value).where(EvalScoreRow.run_id.in_(dashboard.pair))).all())
 
 
-def repository_read(dashboard: Dashboard, read: Callable[[SqlEvaluationRepository], Any]) -> Any:
+def repository_read(dashboard: Dashboard, read: Callable[[EvaluationRepository], Any]) -> Any:
     with SqlUnitOfWork(dashboard.sessions) as uow:
         return read(uow.evaluation)
 

@@ -79,8 +79,8 @@ class Workbench:
         self.embedding, self.chunk_size, self.chunk_overlap = embedding, chunk_size, chunk_overlap
 
     def prepare(self, root: Path) -> Callable[[Path], int]:
+        from workbench.config.rag import RagSettings
         from workbench.rag.engine import RagEngine
-        from workbench.rag.settings import RagSettings
         from workbench.storage.sql import migrate
         from workbench.storage.sql.engine import build_engine, build_session_factory
         from workbench.storage.sql.uow import SqlUnitOfWork

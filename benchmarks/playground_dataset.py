@@ -36,10 +36,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks._common import emit, mongo_server, say
 from workbench.bootstrap import Container, build_container
 from workbench.config import get_settings
+from workbench.config.llm import ModelSpec
 from workbench.domain.users import Role
-from workbench.llm.settings import ModelSpec
+from workbench.llm.messages import prompt_messages
 from workbench.playground.datasets import load_dataset
-from workbench.playground.service import chat_messages
 from workbench.playground.variants import Variant
 from workbench.services import users as user_service
 
@@ -110,7 +110,7 @@ def direct_loop(container: Container, chosen: list[Variant], rows: list[dict[str
             template = variant.template
             system, user = template.render(**values)
             stream = container.llm_runtime.stream_chat(
-                variant.model_id, chat_messages(variant.system_prompt or system, user), **variant.parameters(template)
+                variant.model_id, prompt_messages(variant.system_prompt or system, user), **variant.parameters(template)
             )
             for _ in stream:
                 pass

@@ -60,8 +60,8 @@ def text(rng: random.Random, words: int) -> str:
 
 
 def build_engine(root: Path, embedding: Any) -> Any:
+    from workbench.config.rag import RagSettings
     from workbench.rag.engine import RagEngine
-    from workbench.rag.settings import RagSettings
     from workbench.storage.sql import migrate
     from workbench.storage.sql.engine import build_engine as sql_engine
     from workbench.storage.sql.engine import build_session_factory

@@ -2,30 +2,8 @@
 
 from __future__ import annotations
 
-import streamlit as st
-
 from app import ui
-from workbench.services import users as user_service
+from app.views import account
 
 me = ui.require_page("account")
-
-st.title("Account")
-st.markdown(f"Signed in as **{me.display_name}** (`{me.username}`), role **{me.role}**.")
-if me.last_login_at:
-    st.caption(f"Last sign-in {me.last_login_at:%Y-%m-%d %H:%M} UTC")
-
-with st.form("change-password", clear_on_submit=True, border=True):
-    st.subheader("Change password")
-    current = st.text_input("Current password", type="password", autocomplete="current-password")
-    new = st.text_input("New password", type="password", autocomplete="new-password", help="At least 10 characters.")
-    repeat = st.text_input("Repeat new password", type="password", autocomplete="new-password")
-    if st.form_submit_button("Change password", type="primary"):
-        if new != repeat:
-            st.error("The two new passwords differ.")
-        else:
-            try:
-                user_service.change_own_password(ui.container().uow(), me.id, current, new)
-            except ValueError as exc:
-                st.error(str(exc))
-            else:
-                st.success("Password changed.")
+account.render(me, uow=ui.container().uow)

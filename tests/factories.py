@@ -12,12 +12,43 @@ import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from functools import cache
-from typing import Any
+from typing import Any, TypeVar
 
 from workbench.domain.runlog import RunKind, RunLog, RunStatus
 from workbench.domain.users import Role
 from workbench.security.passwords import hash_password
-from workbench.storage.sql.models import ConversationRow, FeedbackRow, MessageRow, UserRow
+from workbench.storage.sql.models import (
+    AdjudicationRow,
+    Base,
+    ConversationRow,
+    EvalDatasetRow,
+    EvalDatasetVersionRow,
+    EvalItemRow,
+    EvalResultRow,
+    EvalRunRow,
+    EvalScoreRow,
+    EvalSummaryRow,
+    FeedbackRow,
+    GoldenDatasetRow,
+    GoldenItemRow,
+    KbDocumentRow,
+    KnowledgeBaseRow,
+    LabelAssignmentRow,
+    LabelItemRow,
+    LabelQueueMemberRow,
+    LabelQueueRow,
+    LabelRow,
+    MessageRow,
+    PlaygroundCellRow,
+    PlaygroundInputRow,
+    PlaygroundRunRow,
+    PlaygroundVariantRow,
+    PromptLabelRow,
+    PromptVersionRow,
+    RubricRow,
+    RubricVersionRow,
+    UserRow,
+)
 
 DEFAULT_PASSWORD = "correct-horse-battery"
 MODELS = ("llama3.2:3b", "qwen2.5:7b", "gpt-4o-mini", "mistral-small")
@@ -25,6 +56,7 @@ PROVIDERS = {"llama3.2:3b": "ollama", "qwen2.5:7b": "ollama", "gpt-4o-mini": "op
 USER_IDS = ("u-alice", "u-bob", "u-carol", "u-dave")
 
 _rng = random.Random()
+RowT = TypeVar("RowT", bound=Base)
 
 
 def _pick_rng(rng: random.Random | None) -> random.Random:
@@ -130,6 +162,148 @@ def feedback_row(message_id: str, user_id: str, rating: int = 1, **overrides: An
     }
     values.update(overrides)
     return FeedbackRow(**values)
+
+
+# Knowledge bases, prompts, playground, labelling and evaluation rows -------------------------
+# Each sets every column a database would refuse empty; `overrides` set the rest. Ids and times are fresh per call.
+
+
+def _row(model: type[RowT], values: dict[str, Any], overrides: dict[str, Any]) -> RowT:
+    return model(**{"id": uuid.uuid4().hex, **values, **overrides})
+
+
+def kb_row(name: str, **overrides: Any) -> KnowledgeBaseRow:
+    now = datetime.now(UTC)
+    return _row(KnowledgeBaseRow, {"name": name, "description": "", "embedding_model": "m", "chunk_size": 256,
+                                   "chunk_overlap": 32, "created_at": now, "updated_at": now}, overrides)  # fmt: skip
+
+
+def kb_document_row(kb_id: str, source: str, **overrides: Any) -> KbDocumentRow:
+    return _row(KbDocumentRow, {"kb_id": kb_id, "source": source, "content_sha256": "x" * 64, "size_bytes": 1,
+                                "mime_type": "text/plain", "chunk_count": 2, "status": "ok",
+                                "ingested_at": datetime.now(UTC)}, overrides)  # fmt: skip
+
+
+def prompt_version_row(name: str, version: int, **overrides: Any) -> PromptVersionRow:
+    content = overrides.pop("content", f"{name} v{version}")
+    return _row(PromptVersionRow, {"name": name, "version": version, "content": content,
+                                   "content_sha256": f"{name}-{version}".ljust(64, "0"), "source": "ui",
+                                   "author": "tester", "created_at": datetime.now(UTC)}, overrides)  # fmt: skip
+
+
+def prompt_label_row(version: PromptVersionRow, label: str, **overrides: Any) -> PromptLabelRow:
+    return _row(PromptLabelRow, {"name": version.name, "label": label, "version_id": version.id,
+                                 "moved_by": "tester", "moved_at": datetime.now(UTC)}, overrides)  # fmt: skip
+
+
+def playground_run_row(**overrides: Any) -> PlaygroundRunRow:
+    now = datetime.now(UTC)
+    return _row(PlaygroundRunRow, {"title": "A run", "kind": "interactive", "created_at": now, "updated_at": now},
+                overrides)  # fmt: skip
+
+
+def playground_variant_row(run_id: str, position: int, **overrides: Any) -> PlaygroundVariantRow:
+    return _row(PlaygroundVariantRow, {"run_id": run_id, "position": position, "prompt_name": "p",
+                                       "template_text": "{{ question }}", "model_id": "echo"}, overrides)  # fmt: skip
+
+
+def playground_input_row(run_id: str, row_index: int, **overrides: Any) -> PlaygroundInputRow:
+    return _row(PlaygroundInputRow, {"run_id": run_id, "row_index": row_index, "values": {"question": "q"}},
+                overrides)  # fmt: skip
+
+
+def playground_cell_row(run_id: str, row_index: int, position: int, **overrides: Any) -> PlaygroundCellRow:
+    return _row(PlaygroundCellRow, {"run_id": run_id, "row_index": row_index, "position": position, "status": "ok",
+                                    "created_at": datetime.now(UTC)}, overrides)  # fmt: skip
+
+
+def rubric_row(name: str, **overrides: Any) -> RubricRow:
+    return _row(RubricRow, {"name": name, "created_by": "tester", "created_at": datetime.now(UTC)}, overrides)
+
+
+def rubric_version_row(rubric_id: str, version: int, **overrides: Any) -> RubricVersionRow:
+    return _row(RubricVersionRow, {"rubric_id": rubric_id, "version": version, "definition": {"fields": []},
+                                   "created_by": "tester", "created_at": datetime.now(UTC)}, overrides)  # fmt: skip
+
+
+def label_queue_row(rubric_version_id: str, name: str, **overrides: Any) -> LabelQueueRow:
+    return _row(LabelQueueRow, {"name": name, "rubric_version_id": rubric_version_id, "annotators_per_item": 2,
+                                "created_by": "tester", "created_at": datetime.now(UTC)}, overrides)  # fmt: skip
+
+
+def label_member_row(queue_id: str, user_id: str, **overrides: Any) -> LabelQueueMemberRow:
+    return _row(LabelQueueMemberRow, {"queue_id": queue_id, "user_id": user_id, "added_at": datetime.now(UTC)},
+                overrides)  # fmt: skip
+
+
+def label_item_row(queue_id: str, source_id: str, **overrides: Any) -> LabelItemRow:
+    return _row(LabelItemRow, {"queue_id": queue_id, "source_kind": "chat", "source_id": source_id,
+                               "payload": {"question": source_id}, "created_at": datetime.now(UTC)},
+                overrides)  # fmt: skip
+
+
+def label_assignment_row(item: LabelItemRow, annotator_id: str, **overrides: Any) -> LabelAssignmentRow:
+    return _row(LabelAssignmentRow, {"item_id": item.id, "queue_id": item.queue_id, "annotator_id": annotator_id,
+                                     "assigned_at": datetime.now(UTC)}, overrides)  # fmt: skip
+
+
+def label_row(assignment: LabelAssignmentRow, rubric_version_id: str, **overrides: Any) -> LabelRow:
+    now = datetime.now(UTC)
+    return _row(LabelRow, {"assignment_id": assignment.id, "item_id": assignment.item_id,
+                           "annotator_id": assignment.annotator_id, "rubric_version_id": rubric_version_id,
+                           "values": {"ok": True}, "created_at": now, "updated_at": now}, overrides)  # fmt: skip
+
+
+def adjudication_row(item_id: str, **overrides: Any) -> AdjudicationRow:
+    return _row(AdjudicationRow, {"item_id": item_id, "reviewer": "reviewer", "method": "manual",
+                                  "values": {"ok": True}, "decided_at": datetime.now(UTC)}, overrides)  # fmt: skip
+
+
+def golden_dataset_row(name: str, version: int, **overrides: Any) -> GoldenDatasetRow:
+    return _row(GoldenDatasetRow, {"name": name, "version": version, "item_count": 0, "created_by": "tester",
+                                   "created_at": datetime.now(UTC)}, overrides)  # fmt: skip
+
+
+def golden_item_row(dataset_id: str, position: int, **overrides: Any) -> GoldenItemRow:
+    return _row(GoldenItemRow, {"dataset_id": dataset_id, "position": position, "question": f"q{position}"},
+                overrides)  # fmt: skip
+
+
+def eval_dataset_row(name: str, **overrides: Any) -> EvalDatasetRow:
+    return _row(EvalDatasetRow, {"name": name, "created_by": "tester", "created_at": datetime.now(UTC)}, overrides)
+
+
+def eval_version_row(dataset_id: str, version: int, **overrides: Any) -> EvalDatasetVersionRow:
+    return _row(EvalDatasetVersionRow, {"dataset_id": dataset_id, "version": version, "source": "import",
+                                        "item_count": 0, "created_by": "tester", "created_at": datetime.now(UTC)},
+                overrides)  # fmt: skip
+
+
+def eval_item_row(version_id: str, position: int, **overrides: Any) -> EvalItemRow:
+    return _row(EvalItemRow, {"version_id": version_id, "position": position, "item_key": f"key{position}",
+                              "question": f"Question {position}?"}, overrides)  # fmt: skip
+
+
+def eval_run_row(version_id: str, **overrides: Any) -> EvalRunRow:
+    return _row(EvalRunRow, {"version_id": version_id, "name": "A run", "config": {"model": "good"},
+                             "config_hash": "c" * 64, "item_count": 0, "created_by": "tester",
+                             "created_at": datetime.now(UTC)}, overrides)  # fmt: skip
+
+
+def eval_result_row(run_id: str, item: EvalItemRow, **overrides: Any) -> EvalResultRow:
+    return _row(EvalResultRow, {"run_id": run_id, "item_id": item.id, "item_key": item.item_key, "status": "ok",
+                                "created_at": datetime.now(UTC)}, overrides)  # fmt: skip
+
+
+def eval_score_row(run_id: str, item: EvalItemRow, metric: str, value: float | None, **overrides: Any) -> EvalScoreRow:
+    return _row(EvalScoreRow, {"run_id": run_id, "item_id": item.id, "item_key": item.item_key, "metric": metric,
+                               "value": value, "status": "ok" if value is not None else "failed"},
+                overrides)  # fmt: skip
+
+
+def eval_summary_row(run_id: str, metric: str, **overrides: Any) -> EvalSummaryRow:
+    return _row(EvalSummaryRow, {"run_id": run_id, "metric": metric, "n_ok": 1, "n_failed": 0, "n_skipped": 0,
+                                 "computed_at": datetime.now(UTC)}, overrides)  # fmt: skip
 
 
 # Run logs ---------------------------------------------------------------------------------

@@ -7,9 +7,9 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
+from workbench.config.llm import ModelSpec
 from workbench.domain.runlog import RunLog
 from workbench.llm.errors import FailureKind, ModelNotConfigured, ProviderError, ProviderTimeout
-from workbench.llm.settings import ModelSpec
 
 SPECS = {
     "echo": ModelSpec(id="echo", provider="local", model="echo"),

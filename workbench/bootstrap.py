@@ -2,6 +2,8 @@
 
 `build_container(settings)` returns everything a page, the CLI or a test needs. Process-wide objects only:
 the Streamlit app caches the container with st.cache_resource; nothing here holds per-request state.
+`open_sql()`, `open_rag()` and `open_playground_reader()` are the light builders for commands that need SQL alone
+(no MongoDB started, no model loaded), so `workbench user list` answers at once.
 """
 
 from __future__ import annotations
@@ -9,6 +11,8 @@ from __future__ import annotations
 import atexit
 import logging
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC
 from typing import TYPE_CHECKING, Any
@@ -32,6 +36,7 @@ from workbench.rag.engine import RagEngine
 from workbench.security.throttle import LoginThrottle
 from workbench.services.background import BackgroundRuns
 from workbench.services.chat import ChatService
+from workbench.services.system import SystemStatus, system_status
 from workbench.storage.runlog.embedded import EmbeddedMongoServer
 from workbench.storage.runlog.spool import Spool
 from workbench.storage.runlog.store import MongoRunLogStore
@@ -41,6 +46,7 @@ from workbench.storage.sql.engine import build_engine, build_session_factory
 from workbench.storage.sql.uow import SqlUnitOfWork
 
 if TYPE_CHECKING:
+    from workbench.domain.runlog import RunLog
     from workbench.evaluation.generator import QuestionGenerator
 
 log = logging.getLogger(__name__)
@@ -160,6 +166,13 @@ class Container:
     def review(self) -> ReviewService:
         return ReviewService(self.uow)
 
+    def system_status(self) -> SystemStatus:
+        """Health of the SQL database, the run log and its writer (the Admin page)."""
+        return system_status(
+            self.engine, self.mongo_client, self.runlog_store, self.runlog_writer,
+            embedded_runlog=self.embedded_mongo is not None,
+        )  # fmt: skip
+
     @property
     def mongo_url_for_display(self) -> str:
         return "embedded" if self.embedded_mongo else "configured (WORKBENCH_MONGODB_URL)"
@@ -192,6 +205,71 @@ def build_sql(settings: Settings, *, migrate_embedded: bool = True) -> tuple[Eng
 def build_rag_engine(settings: Settings, session_factory: sessionmaker[Session]) -> RagEngine:
     """Knowledge bases, ingestion and retrieval; Chroma and the embedding model load on first use."""
     return RagEngine(settings.rag, settings.resolved_data_dir, lambda: SqlUnitOfWork(session_factory))
+
+
+@dataclass
+class SqlServices:
+    """The services that read and write SQL alone, over one engine: what most commands need, quick to open."""
+
+    settings: Settings
+    engine: Engine
+    session_factory: sessionmaker[Session]
+
+    def uow(self) -> SqlUnitOfWork:
+        return SqlUnitOfWork(self.session_factory)
+
+    @property
+    def prompts(self) -> PromptRegistry:
+        return PromptRegistry(self.uow)
+
+    @property
+    def eval_datasets(self) -> EvalDatasetService:
+        return EvalDatasetService(self.uow)
+
+    @property
+    def eval_reports(self) -> EvalReports:
+        return EvalReports(self.uow)
+
+
+@contextmanager
+def open_sql(settings: Settings | None = None, *, migrate_embedded: bool = True) -> Iterator[SqlServices]:
+    """SQL services for one command; the engine is disposed on the way out."""
+    settings = settings or get_settings()
+    engine, session_factory = build_sql(settings, migrate_embedded=migrate_embedded)
+    try:
+        yield SqlServices(settings, engine, session_factory)
+    finally:
+        engine.dispose()
+
+
+@contextmanager
+def open_rag(settings: Settings | None = None) -> Iterator[RagEngine]:
+    """Knowledge bases over SQL and Chroma, without MongoDB or a chat model (ingest, kb list, the sample corpus)."""
+    configure_offline_environment()
+    with open_sql(settings) as sql:
+        engine = build_rag_engine(sql.settings, sql.session_factory)
+        try:
+            yield engine
+        finally:
+            engine.close()
+
+
+class NothingToLog:
+    """Listing and exporting runs read SQL only; no model is called, so no MongoDB is started for them."""
+
+    def log(self, record: RunLog) -> None:
+        raise RuntimeError("this playground service only reads runs")
+
+
+@contextmanager
+def open_playground_reader(settings: Settings | None = None) -> Iterator[PlaygroundService]:
+    """Playground runs to list, show and export: SQL and a model catalog that starts nothing."""
+    with open_sql(settings) as sql:
+        runtime = LLMRuntime.for_data_dir(sql.settings.llm, sql.settings.resolved_data_dir)  # lazy: starts nothing
+        try:
+            yield PlaygroundService(sql.uow, runtime, NothingToLog())
+        finally:
+            runtime.close()
 
 
 def mongo_url(settings: Settings) -> tuple[str, EmbeddedMongoServer | None]:

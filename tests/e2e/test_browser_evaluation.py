@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from app import eval_compare
+from app.views.evaluation import compare as eval_compare
 from tests.conftest import ARTIFACTS
 from tests.e2e.test_browser import CHROMIUM, CHROMIUM_ARGS, RunningApp, _sign_in, running_app  # noqa: F401
 from tests.evaluation_fakes import SAMPLE_ITEMS, ScriptedPipeline

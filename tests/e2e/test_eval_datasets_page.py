@@ -12,9 +12,9 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from app import eval_datasets_common as common
-from app.eval_datasets_browse import to_jsonl
-from app.eval_datasets_import import NEW
+from app.views.eval_datasets import state
+from app.views.eval_datasets.browse import to_jsonl
+from app.views.eval_datasets.file_import import NEW
 from tests.e2e.conftest import AppEnvironment, open_page, signed_in
 from workbench.bootstrap import Container, build_container
 from workbench.domain.users import Role
@@ -60,7 +60,7 @@ def services() -> Iterator[Container]:
 def page(tab: str = "Datasets") -> AppTest:
     at = open_page(signed_in(), "eval_datasets")
     if tab != "Datasets":
-        at.session_state[common.TAB_KEY] = tab
+        at.session_state[state.TAB_KEY] = tab
         at.run()
     assert not at.exception, at.exception
     return at
@@ -174,7 +174,7 @@ def test_the_datasets_tab_starts_with_the_sample_and_filters_items_by_tag(app_en
     click(at, "evd_sample")
     assert f"Imported the sample {SAMPLE_DATASET} v1" in texts(at.success)
     assert table(at, "latest version")["name"].tolist() == [SAMPLE_DATASET]
-    assert at.selectbox(key=common.PICK_KEY).value == SAMPLE_DATASET
+    assert at.selectbox(key=state.PICK_KEY).value == SAMPLE_DATASET
     items = table(at, "reference answer")
     total = len(items)
     with services() as container:
@@ -191,7 +191,7 @@ def test_the_datasets_tab_starts_with_the_sample_and_filters_items_by_tag(app_en
     with services() as container:
         version = container.eval_datasets.version(SAMPLE_DATASET)
         data = to_jsonl(container.eval_datasets.items(version.id)).encode()
-    at.session_state[common.TAB_KEY] = "Import"
+    at.session_state[state.TAB_KEY] = "Import"
     upload(at.run(), f"{SAMPLE_DATASET}.jsonl", data)
     assert at.selectbox(key="evd_import_target").value == SAMPLE_DATASET
     click(at, "evd_import")
@@ -239,8 +239,8 @@ def test_a_golden_dataset_imports_without_the_questions_reviewers_dropped(app_en
 
     # The button on the report opens the dataset on the Datasets tab.
     click(at, "evd_golden_open")
-    assert at.session_state[common.TAB_KEY] == "Datasets"
-    assert at.selectbox(key=common.PICK_KEY).value == "warranty-gold"
+    assert at.session_state[state.TAB_KEY] == "Datasets"
+    assert at.selectbox(key=state.PICK_KEY).value == "warranty-gold"
 
 
 def seed_facts() -> None:

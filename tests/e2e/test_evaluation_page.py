@@ -14,8 +14,13 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from app import eval_charts, eval_compare, eval_runs_table, ui
-from app import eval_common as common
+from app import ui
+from app.components.formatting import DASH
+from app.views.evaluation import charts as eval_charts
+from app.views.evaluation import compare as eval_compare
+from app.views.evaluation import formatting as fmt
+from app.views.evaluation import runs_table as eval_runs_table
+from app.views.evaluation import state as keys
 from tests.e2e.conftest import PROJECT_ROOT, AppEnvironment, open_page, signed_in
 from tests.evaluation_fakes import SAMPLE_ITEMS, ScriptedPipeline
 from tests.playground_fakes import Recorder
@@ -64,7 +69,7 @@ def seeded(app_env: AppEnvironment) -> Iterator[Seeded]:
 def evaluation(tab: str = "Runs", **state: object) -> AppTest:
     at = open_page(signed_in(), "evaluation")
     if tab != "Runs" or state:
-        at.session_state[common.TAB_KEY] = tab
+        at.session_state[keys.TAB_KEY] = tab
         for key, value in state.items():
             at.session_state[key] = value
         at.run()
@@ -138,16 +143,16 @@ def test_the_summary_shows_means_intervals_and_the_pinned_configuration(seeded: 
     at = select_rows(evaluation(), seeded.env, [0])  # the newest run: bad
     at.button(key="eval_open_summary").click().run()
     assert not at.exception, at.exception
-    assert at.session_state[common.TAB_KEY] == "Summary"
-    assert at.selectbox(key=common.SUMMARY_RUN).value == seeded.bad
+    assert at.session_state[keys.TAB_KEY] == "Summary"
+    assert at.selectbox(key=keys.SUMMARY_RUN).value == seeded.bad
     shown = table(at, "95% CI").set_index("metric")
     expected = seeded.reports.summary(seeded.bad).metrics
     for metric, summary in expected.items():
-        row = shown.loc[common.metric_label(metric)]
+        row = shown.loc[fmt.metric_label(metric)]
         assert row["mean"] == pytest.approx(summary.mean)
-        assert row["95% CI"] == common.interval(summary.ci_low, summary.ci_high)
+        assert row["95% CI"] == fmt.interval(summary.ci_low, summary.ci_high)
         assert (row["scored"], row["failed"], row["skipped"]) == (12, 0, 0)
-    assert shown.loc["ROUGE-L", "95% CI"] != common.DASH
+    assert shown.loc["ROUGE-L", "95% CI"] != DASH
     assert at.get("plotly_chart")
     assert "12 of 12" in [m.value for m in at.metric]
     config = table(at, "setting").set_index("setting")
@@ -161,32 +166,32 @@ def test_compare_shows_paired_statistics_and_the_items_that_changed(seeded: Seed
     at = select_rows(evaluation(), seeded.env, [0, 1])
     at.button(key="eval_open_compare").click().run()
     assert not at.exception, at.exception
-    assert at.session_state[common.TAB_KEY] == "Compare"
-    assert at.selectbox(key=common.BASELINE).value == seeded.good  # the older run is the baseline
-    assert at.multiselect(key=common.CANDIDATES).value == [seeded.bad]
+    assert at.session_state[keys.TAB_KEY] == "Compare"
+    assert at.selectbox(key=keys.BASELINE).value == seeded.good  # the older run is the baseline
+    assert at.multiselect(key=keys.CANDIDATES).value == [seeded.bad]
     shown = table(at, "p (Holm)").set_index("metric")
     expected = {c.metric: c for c in seeded.reports.compare(seeded.good, seeded.bad).metrics}
     exact = expected["exact_match"]
     row = shown.loc["Exact match"]
     assert (row["n"], row["baseline"], row["candidate"]) == (12, 1.0, pytest.approx(1 / 3))
     assert row["Δ"] == pytest.approx(exact.delta.estimate)
-    assert row["95% CI of Δ"] == common.interval(exact.delta.low, exact.delta.high)
+    assert row["95% CI of Δ"] == fmt.interval(exact.delta.low, exact.delta.high)
     assert row["win / tie / loss"] == "0 / 4 / 8"
-    assert row["p-value"] == common.p_value(exact.test.p_value) == "0.008"
-    assert row["p (Holm)"] == common.p_value(exact.p_adjusted)
+    assert row["p-value"] == fmt.p_value(exact.test.p_value) == "0.008"
+    assert row["p (Holm)"] == fmt.p_value(exact.p_adjusted)
     assert row["significance"] == "▼ worse"
     assert len(at.get("plotly_chart")) == 3  # forest plot, win/tie/loss, per-item differences
     assert CHANGED in texts(at.markdown)
 
-    at.radio(key=common.TEST).set_value("sign").run()
+    at.radio(key=keys.TEST).set_value("sign").run()
     sign = {c.metric: c for c in seeded.reports.compare(seeded.good, seeded.bad, test="sign").metrics}
-    assert table(at, "p (Holm)").set_index("metric").loc["Exact match", "p-value"] == common.p_value(
+    assert table(at, "p (Holm)").set_index("metric").loc["Exact match", "p-value"] == fmt.p_value(
         sign["exact_match"].test.p_value
     )
 
 
 def test_opening_a_changed_item_shows_both_answers_side_by_side(seeded: Seeded) -> None:
-    at = evaluation("Compare", **{common.BASELINE: seeded.good, common.CANDIDATES: [seeded.bad]})
+    at = evaluation("Compare", **{keys.BASELINE: seeded.good, keys.CANDIDATES: [seeded.bad]})
     metric = at.selectbox(key=f"eval_cmp_metric_{seeded.bad}").value
     deltas = seeded.reports.compare(seeded.good, seeded.bad).deltas[metric]
     first = eval_compare.changed(deltas)[0]
@@ -206,13 +211,13 @@ def test_opening_a_changed_item_shows_both_answers_side_by_side(seeded: Seeded) 
     opener = at.button(key=f"eval_open_{seeded.bad}_{first.item_key}")
     assert opener.label == "Close"
     opener.click().run()
-    assert common.ITEM not in at.session_state
+    assert keys.ITEM not in at.session_state
     assert not any(e.label.startswith("1. doc") for e in at.expander)
 
 
 def test_runs_on_different_datasets_are_refused_with_the_services_message(seeded: Seeded) -> None:
     other, _ = seed_runs(seeded.env, "other facts")
-    at = evaluation("Compare", **{common.BASELINE: seeded.good, common.CANDIDATES: [other]})
+    at = evaluation("Compare", **{keys.BASELINE: seeded.good, keys.CANDIDATES: [other]})
     assert "Runs on different datasets cannot be paired (facts and other facts)" in texts(at.error)
 
 
@@ -257,7 +262,7 @@ def test_the_figures_show_the_services_numbers(seeded: Seeded) -> None:
     rows = comparison.metrics
     forest = eval_charts.forest(rows)
     assert list(forest.data[0].x) == [r.delta.estimate for r in rows]
-    assert list(forest.data[0].y) == [common.metric_label(r.metric) for r in rows]
+    assert list(forest.data[0].y) == [fmt.metric_label(r.metric) for r in rows]
     assert list(forest.data[0].error_x.array) == pytest.approx([r.delta.high - r.delta.estimate for r in rows])
     assert set(forest.data[0].marker.color) == {eval_charts.WORSE}  # every metric significantly worse
     bars = {trace.name: list(trace.x) for trace in eval_charts.win_tie_loss(rows).data}
@@ -283,12 +288,12 @@ def _comparison(delta: float, p: float, higher_is_better: bool = True) -> Metric
 
 
 def test_the_significance_marker_follows_the_holm_adjusted_p_value() -> None:
-    assert common.verdict(_comparison(0.2, 0.01)) == "▲ better"
-    assert common.verdict(_comparison(-0.2, 0.01)) == "▼ worse"
-    assert common.verdict(_comparison(0.2, 0.01, higher_is_better=False)) == "▼ worse"
-    assert common.verdict(_comparison(-0.2, 0.2)) == "not significant"
-    assert common.verdict(_comparison(0.0, math.nan)) == common.DASH
-    assert (common.p_value(0.0004), common.p_value(0.0468), common.p_value(math.nan)) == ("<0.001", "0.047", "–")
+    assert fmt.verdict(_comparison(0.2, 0.01)) == "▲ better"
+    assert fmt.verdict(_comparison(-0.2, 0.01)) == "▼ worse"
+    assert fmt.verdict(_comparison(0.2, 0.01, higher_is_better=False)) == "▼ worse"
+    assert fmt.verdict(_comparison(-0.2, 0.2)) == "not significant"
+    assert fmt.verdict(_comparison(0.0, math.nan)) == DASH
+    assert (fmt.p_value(0.0004), fmt.p_value(0.0468), fmt.p_value(math.nan)) == ("<0.001", "0.047", "–")
 
 
 def test_failed_items_and_skipped_scores_are_counted_apart(app_env: AppEnvironment) -> None:

@@ -9,7 +9,7 @@ from contextlib import contextmanager
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from app.playground_inputs import UPLOADED
+from app.views.playground.inputs import UPLOADED
 from tests.e2e.conftest import AppEnvironment, open_page, signed_in
 from workbench.bootstrap import Container, build_container
 from workbench.domain.users import Role

@@ -10,9 +10,10 @@ import pytest
 from streamlit.testing.v1 import AppTest
 from streamlit.testing.v1.element_tree import user_key_from_element_id
 
-from app import review_common as common
 from app import ui
-from app.review_rubrics import fields_frame, rubric_from_table
+from app.components.formatting import DASH, share, stat
+from app.views.review import state
+from app.views.review.rubrics import fields_frame, rubric_from_table
 from tests.e2e.conftest import PROJECT_ROOT, AppEnvironment, open_page, signed_in
 from workbench.bootstrap import Container, build_container
 from workbench.domain.users import Role
@@ -78,7 +79,7 @@ def seeded(app_env: AppEnvironment) -> Iterator[Seeded]:
 def review(tab: str = "Queues") -> AppTest:
     at = open_page(signed_in(), "review")
     if tab != "Queues":
-        at.session_state[common.TAB_KEY] = tab
+        at.session_state[state.TAB_KEY] = tab
         at.run()
     assert not at.exception, at.exception
     return at
@@ -117,7 +118,7 @@ def test_a_queue_is_created_through_the_form_and_opened(seeded: Seeded) -> None:
     assert "Created queue Second pass" in texts(at.success)
     created = next(q for q in seeded.container.label_queues.queues(seeded.actors["admin"]) if q.name == "Second pass")
     assert (created.annotators_per_item, created.members, created.rubric.version) == (1, ["ann2"], 1)
-    assert at.selectbox(key=common.QUEUE_KEY).value == created.id
+    assert at.selectbox(key=state.QUEUE_KEY).value == created.id
     assert at.text_input(key="review_new_name").value == ""  # the form is empty again
     assert table(at, "per item")["name"].tolist() == ["Second pass", "Support answers"]
 
@@ -156,20 +157,20 @@ def test_the_agreement_tab_shows_the_services_figures(seeded: Seeded) -> None:
     report = seeded.container.review.agreement(seeded.actors["admin"], seeded.queue_id)
     shown = table(at, "Krippendorff's α").set_index("field")
     for field in report.fields:
-        assert shown.loc[field.label, "Krippendorff's α"] == common.stat(field.agreement.alpha)
-        assert shown.loc[field.label, "percent agreement"] == common.share(field.agreement.percent, 1)
+        assert shown.loc[field.label, "Krippendorff's α"] == stat(field.agreement.alpha)
+        assert shown.loc[field.label, "percent agreement"] == share(field.agreement.percent, 1)
     helpfulness = next(f for f in report.fields if f.key == "helpfulness").agreement
     assert (helpfulness.level, shown.loc["Helpfulness", "level"]) == ("ordinal", "ordinal")
     assert shown.loc["Is the answer correct?", "percent agreement"] == "66.7%"
-    assert shown.loc["Main issue", "Krippendorff's α"] == common.DASH  # nobody chose an issue
+    assert shown.loc["Main issue", "Krippendorff's α"] == DASH  # nobody chose an issue
     assert "Main issue**: alpha: no item has two or more labels" in texts(at.caption).replace("\\", "")
     assert at.get("plotly_chart")
     assert set(table(at, "compared")["annotator"]) == {"ann1", "ann2"}
 
     # The one item they disagree on is listed, a click away from adjudication.
     at.button(key=f"review_disagreement_{seeded.items[1]}").click().run()
-    assert at.session_state[common.TAB_KEY] == "Adjudicate"
-    assert at.selectbox(key=common.ITEM_KEY).value == seeded.items[1]
+    assert at.session_state[state.TAB_KEY] == "Adjudicate"
+    assert at.selectbox(key=state.ITEM_KEY).value == seeded.items[1]
     labels = table(at, "majority").set_index("field")
     assert labels.loc["Is the answer correct?", ["ann1", "ann2", "agree"]].tolist() == ["yes", "no", "differ"]
     assert labels.loc["Helpfulness", ["ann1", "ann2"]].tolist() == ["5", "2"]
@@ -177,8 +178,8 @@ def test_the_agreement_tab_shows_the_services_figures(seeded: Seeded) -> None:
 
 def test_accepting_the_majority_records_the_reviewer(seeded: Seeded) -> None:
     at = review("Adjudicate")
-    assert at.segmented_control(key=common.FILTER_KEY).value == "undecided"
-    assert at.selectbox(key=common.ITEM_KEY).value == seeded.items[0]  # the first undecided item
+    assert at.segmented_control(key=state.FILTER_KEY).value == "undecided"
+    assert at.selectbox(key=state.ITEM_KEY).value == seeded.items[0]  # the first undecided item
     at.button(key="review_adj_accept").click().run()
     assert not at.exception, at.exception
     decision = seeded.container.review.item(seeded.actors["admin"], seeded.items[0]).decision
@@ -191,12 +192,12 @@ def test_accepting_the_majority_records_the_reviewer(seeded: Seeded) -> None:
     assert "decision" in table(at, "majority").columns
 
     at.button(key="review_adj_next").click().run()
-    assert at.selectbox(key=common.ITEM_KEY).value == seeded.items[1]
+    assert at.selectbox(key=state.ITEM_KEY).value == seeded.items[1]
 
 
 def test_a_final_label_set_by_hand_keeps_its_note(seeded: Seeded) -> None:
     at = review("Adjudicate")
-    at.selectbox(key=common.ITEM_KEY).select(seeded.items[1]).run()
+    at.selectbox(key=state.ITEM_KEY).select(seeded.items[1]).run()
     form = {w.key: w for w in at.radio}
     assert form["review_adj_field_helpfulness"].value == 2  # prefilled with the majority (the lower middle)
     form["review_adj_field_correct"].set_value(False)

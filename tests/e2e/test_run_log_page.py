@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from app.ui import format_count
+from app.components.formatting import format_count
 from tests.e2e.conftest import AppEnvironment, open_page, signed_in
 from tests.factories import MODELS, run_log, to_millis
 from workbench.domain.runlog_query import RunLogFilter

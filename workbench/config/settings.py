@@ -14,8 +14,8 @@ from pydantic_settings import (
     YamlConfigSettingsSource,
 )
 
-from workbench.llm.settings import LLMSettings
-from workbench.rag.settings import RagSettings
+from workbench.config.llm import LLMSettings
+from workbench.config.rag import RagSettings
 
 Profile = Literal["default", "development", "staging", "production"]
 

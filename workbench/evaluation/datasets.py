@@ -13,10 +13,10 @@ from pathlib import Path
 from typing import Any
 
 from workbench.domain.ids import new_id
-from workbench.playground.datasets import Table, datasets_dir, load_table
 from workbench.storage.conflicts import is_unique_violation
 from workbench.storage.ports import UnitOfWork
 from workbench.storage.sql.models import EvalDatasetRow, EvalDatasetVersionRow, EvalItemRow
+from workbench.tabular import Table, datasets_dir, load_table
 
 FIELDS = ("question", "reference_answer", "reference_contexts", "tags")
 REQUIRED = ("question",)
@@ -145,7 +145,7 @@ class EvalDatasetService:
         self, table: Table, name: str, mapping: Mapping[str, str | None], *, actor: str, description: str = "",
         note: str = "",
     ) -> ImportReport:  # fmt: skip
-        """Import an uploaded or shipped table (see workbench.playground.datasets.load_table) as a new version."""
+        """Import an uploaded or shipped table (see workbench.tabular.load_table) as a new version."""
         items, rejected = parse_rows(table.rows, mapping, table.lines or [None] * len(table.rows))
         detail = {"file": table.name, "sha256": table.sha256, "mapping": {k: v for k, v in mapping.items() if v}}
         return self._store(name, items, rejected, "import", detail, actor, description, note)

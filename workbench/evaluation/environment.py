@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import platform
 import sys
+from datetime import datetime
 from importlib import metadata
 from typing import Any
 
@@ -22,3 +23,17 @@ def library_versions() -> dict[str, Any]:
         except metadata.PackageNotFoundError:
             versions[name] = None
     return {"python": sys.version.split()[0], "platform": platform.platform(terse=True), "libraries": versions}
+
+
+def resumed_environment(environment: dict[str, Any], at: datetime) -> dict[str, Any] | None:
+    """The environment of a run resumed now, when its library versions changed since it last ran (None when not):
+    its items were then not all scored by the same code. `libraries` becomes what the rest of the run uses;
+    `resumed_with` keeps what each resume changed."""
+    now = library_versions()
+    before = environment.get("libraries", {})
+    changed = {name: [before.get(name), version] for name, version in now["libraries"].items()
+               if before and before.get(name) != version}  # fmt: skip
+    if not changed:
+        return None
+    resumes = [*environment.get("resumed_with", []), {"at": at.isoformat(), "changed": changed}]
+    return {**environment, "libraries": now["libraries"], "resumed_with": resumes}

@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 from workbench.labelling.queues import MAX_ANNOTATORS, QueueService, require_reviewer
 from workbench.labelling.rubrics import Rubric, RubricField
 from workbench.labelling.views import Actor, ItemDraft, LabellingError, QueueView
+from workbench.llm.errors import ProviderError
+from workbench.llm.messages import Message, prompt_messages
 from workbench.prompting.registry import PRODUCTION
 from workbench.prompting.templates import PromptTemplate, TemplateError
 
@@ -44,7 +46,7 @@ class Rag(Protocol):
 
 
 class Runtime(Protocol):
-    def stream_chat(self, model_id: str, messages: list[Any], **overrides: Any) -> Any: ...
+    def stream_chat(self, model_id: str, messages: list[Message], **overrides: Any) -> Any: ...
 
 
 class Prompts(Protocol):
@@ -179,9 +181,6 @@ class QuestionGenerator:
 
     def _question(self, template: PromptTemplate, model: str, passage: str) -> tuple[str, str]:
         """(question, answer) the model drafts from one passage; ValueError says why there is none."""
-        from workbench.llm.errors import ProviderError
-        from workbench.playground.service import chat_messages
-
         try:
             system, user = template.render(passage=passage)
         except TemplateError as exc:
@@ -190,7 +189,7 @@ class QuestionGenerator:
         stream = None
         try:
             stream = self._runtime.stream_chat(
-                model, chat_messages(system, user), temperature=parameters.get("temperature", TEMPERATURE),
+                model, prompt_messages(system, user), temperature=parameters.get("temperature", TEMPERATURE),
                 max_tokens=parameters.get("max_tokens", MAX_TOKENS),
             )  # fmt: skip
             text = "".join(stream).strip()

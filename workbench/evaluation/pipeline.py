@@ -12,13 +12,15 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from workbench.evaluation.config import EvalConfig, EvalConfigError
+from workbench.llm.errors import ModelNotConfigured, ProviderError
+from workbench.llm.messages import Message, prompt_messages
 from workbench.prompting.templates import PromptTemplate, TemplateError
 from workbench.rag.errors import RagError
-from workbench.services.chat import passages
+from workbench.rag.passages import passages
 
 
 class Runtime(Protocol):
-    def stream_chat(self, model_id: str, messages: list[Any], **overrides: Any) -> Any: ...
+    def stream_chat(self, model_id: str, messages: list[Message], **overrides: Any) -> Any: ...
     @property
     def catalog(self) -> Any: ...
 
@@ -91,9 +93,6 @@ class RagPipeline:
 
     def answer(self, question: str, config: dict[str, Any]) -> PipelineAnswer:
         """Retrieve, render the pinned prompt version and ask the model; failures come back as `error`."""
-        from workbench.llm.errors import ModelNotConfigured, ProviderError
-        from workbench.playground.service import chat_messages
-
         result = PipelineAnswer()
         started = time.perf_counter()
         context = ""
@@ -119,7 +118,7 @@ class RagPipeline:
         stream = None
         try:
             stream = self._runtime.stream_chat(
-                config["model"], chat_messages(system, user), temperature=config["temperature"],
+                config["model"], prompt_messages(system, user), temperature=config["temperature"],
                 max_tokens=config["max_tokens"],
             )  # fmt: skip
             result.answer = "".join(stream).strip()

@@ -14,8 +14,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from workbench.evaluation.metrics import METRICS
-from workbench.evaluation.runs import EvalRunError, RunView, run_view
+from workbench.domain.runs import EvalRunStatus, ResultStatus
+from workbench.evaluation.metrics import METRICS, ScoreStatus
+from workbench.evaluation.run_view import RunView, run_view
+from workbench.evaluation.runs import EvalRunError
 from workbench.evaluation.stats import MetricComparison, TestName, compare_metrics, significantly_worse
 from workbench.storage.ports import UnitOfWork
 
@@ -177,7 +179,7 @@ class EvalReports:
                     questions.update({i.item_key: i.question for i in uow.evaluation.items(version_id)})
         ok: dict[tuple[str, str], dict[str, float]] = {}  # (run, metric) -> item key -> value
         for run_id, key, metric, value, status, _ in scores:
-            if status == "ok" and value is not None:
+            if status == ScoreStatus.OK and value is not None:
                 ok.setdefault((run_id, metric), {})[key] = value
         chosen = [m for m in (metrics or METRICS) if (baseline_id, m) in ok and (candidate_id, m) in ok]
         keys: dict[str, list[str]] = {}
@@ -264,7 +266,7 @@ class EvalReports:
             answers = {(run_id, r.item_key): r.answer for run_id, found in results.items() for r in found}
             # Items whose answer failed have no scores: one row each, so the export shows every item of a run.
             failed = sorted((run_id, r.item_key, r.error or "") for run_id, found in results.items() for r in found
-                            if r.status == "failed")  # fmt: skip
+                            if r.status == ResultStatus.FAILED)  # fmt: skip
             scores = sorted(uow.evaluation.scores(list(rows)), key=lambda s: (s[0], s[1], s[2]))
             # Plain values: leaving the unit of work rolls back, which expires the ORM rows.
             about = {
@@ -277,7 +279,7 @@ class EvalReports:
             writer.writerow([run_id, *about[run_id], key, questions.get(key, ""), answers.get((run_id, key), ""),
                              metric, "" if value is None else repr(value), status, cause or ""])  # fmt: skip
         for run_id, key, error in failed:
-            writer.writerow([run_id, *about[run_id], key, questions.get(key, ""), "", "", "", "failed",
+            writer.writerow([run_id, *about[run_id], key, questions.get(key, ""), "", "", "", ResultStatus.FAILED,
                              f"no answer: {error}"])  # fmt: skip
         return out.getvalue()
 
@@ -293,7 +295,7 @@ class EvalReports:
             raise EvalRunError(f"Unknown metric(s) {', '.join(unknown)}; known: {', '.join(METRICS)}.")
         comparison = self.compare(baseline_id, candidate_id, metrics=list(rules), test=test, top=0)
         for role, run in (("baseline", comparison.baseline), ("candidate", comparison.candidate)):
-            if run.status != "completed":
+            if run.status != EvalRunStatus.COMPLETED:
                 raise EvalRunError(
                     f"The {role} run {run.id[:12]} is {run.status} ({run.done_count} of {run.item_count} items): "
                     f"finish it first (workbench eval resume {run.id[:12]})."
@@ -313,7 +315,7 @@ class EvalReports:
 
     def _has_scores(self, run_id: str, metric: str) -> bool:
         with self._uow() as uow:
-            return any(status == "ok" for *_, status, _ in uow.evaluation.scores([run_id], [metric]))
+            return any(status == ScoreStatus.OK for *_, status, _ in uow.evaluation.scores([run_id], [metric]))
 
     def _missing(self, baseline_id: str, candidate_id: str, metrics: list[str]) -> dict[str, int]:
         """Per metric, the items the baseline scored OK that the candidate did not."""
@@ -321,7 +323,7 @@ class EvalReports:
             scores = uow.evaluation.scores([baseline_id, candidate_id], metrics)
         ok: dict[tuple[str, str], set[str]] = {}
         for run_id, key, metric, _, status, _ in scores:
-            if status == "ok":
+            if status == ScoreStatus.OK:
                 ok.setdefault((run_id, metric), set()).add(key)
         return {m: len(ok.get((baseline_id, m), set()) - ok.get((candidate_id, m), set())) for m in metrics}
 

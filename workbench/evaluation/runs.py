@@ -3,7 +3,8 @@
 Each item is answered, scored and stored in one transaction; a unique key on (run, item) means a resumed or
 concurrently claimed run can never score an item twice. A lease (conditional UPDATE + heartbeat) keeps a run to
 one runner across processes. A run's per-metric summaries are recomputed every SUMMARY_REFRESH_S while it goes on
-and when it stops or ends, so the dashboard reads aggregates instead of every score.
+and when it stops or ends, so the dashboard reads aggregates instead of every score. How one item is answered,
+scored and stored is in `scoring`; the record handed out is `run_view.RunView`.
 """
 
 from __future__ import annotations
@@ -13,23 +14,27 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from typing import Any, Protocol
+from datetime import timedelta
+from typing import Any
 
 from workbench.domain.clock import utcnow
 from workbench.domain.ids import new_id
-from workbench.domain.runlog import RunKind, RunLog, RunStatus
+from workbench.domain.runs import EvalRunStatus
 from workbench.evaluation.config import EvalConfig, config_hash
 from workbench.evaluation.datasets import EvalDatasetError, EvalItem, eval_item
-from workbench.evaluation.environment import library_versions
-from workbench.evaluation.metrics import METRICS, EvalSample, MetricScore, ModelFreeScorer
-from workbench.evaluation.pipeline import PipelineAnswer
+from workbench.evaluation.environment import library_versions, resumed_environment
+from workbench.evaluation.metrics import METRICS
+from workbench.evaluation.run_view import RunView, run_view
+from workbench.evaluation.scoring import ItemScorer, Judge, Pipeline, RunLogSink
 from workbench.evaluation.summaries import summarise
 from workbench.services.leases import LeaseHeartbeat, renewal, runner_name
-from workbench.storage.conflicts import is_unique_violation
 from workbench.storage.ports import UnitOfWork
-from workbench.storage.sql.models import EvalResultRow, EvalRunRow, EvalScoreRow
+from workbench.storage.sql.models import EvalRunRow
+
+# The record, protocols and view function callers use with this service are importable from here too.
+__all__ = [
+    "MAX_REPEATS", "EvalRunError", "EvalRunService", "Judge", "Pipeline", "RunBusy", "RunView", "run_view",
+]  # fmt: skip
 
 log = logging.getLogger(__name__)
 
@@ -45,68 +50,6 @@ class RunBusy(EvalRunError):
     """Another runner holds the run's lease."""
 
 
-class Pipeline(Protocol):
-    def resolve(self, config: EvalConfig) -> dict[str, Any]: ...
-    def answer(self, question: str, config: dict[str, Any]) -> PipelineAnswer: ...
-
-
-class Judge(Protocol):
-    def score(self, sample: EvalSample, metrics: Sequence[str]) -> list[MetricScore]: ...
-
-
-class RunLogSink(Protocol):
-    def log(self, record: RunLog) -> None: ...
-
-
-@dataclass(frozen=True, slots=True)
-class RunView:
-    id: str
-    name: str
-    dataset: str
-    dataset_version: int
-    version_id: str
-    config: dict[str, Any]
-    config_hash: str
-    repeat: int
-    tags: tuple[str, ...]
-    status: str
-    item_count: int
-    done_count: int
-    failed_count: int
-    error: str | None
-    created_by: str
-    created_at: datetime
-    started_at: datetime | None
-    finished_at: datetime | None
-    environment: dict[str, Any] = field(default_factory=dict)
-    lease_expires_at: datetime | None = None
-
-    @property
-    def progress(self) -> float:
-        return self.done_count / self.item_count if self.item_count else 1.0
-
-    @property
-    def live(self) -> bool:
-        """A runner works on it now. A run left 'running' by a runner that died is not live once its lease ends:
-        it can be resumed then."""
-        return self.status == "running" and (self.lease_expires_at is None or self.lease_expires_at > utcnow())
-
-    @property
-    def resumable(self) -> bool:
-        """Not being worked on and not completed: pending, stopped, failed, or stalled (even with every item done,
-        a resume records its end and final summaries)."""
-        return not self.live and self.status != "completed"
-
-    @property
-    def stalled(self) -> bool:
-        """Marked running, but its runner stopped renewing the lease (the process died): resume it."""
-        return self.status == "running" and not self.live
-
-    @property
-    def label(self) -> str:
-        return f"{self.name} (#{self.repeat})" if self.repeat > 1 else self.name
-
-
 class EvalRunService:
     def __init__(
         self,
@@ -120,9 +63,8 @@ class EvalRunService:
     ) -> None:
         self._uow = uow_factory
         self._pipeline = pipeline
-        self._runlog = runlog
+        self._items = ItemScorer(uow_factory, pipeline, runlog)
         self._judge_for = judge_for
-        self._scorer = ModelFreeScorer()
         self.concurrency = max(1, concurrency)
         self.lease = timedelta(seconds=lease_s)
 
@@ -158,7 +100,7 @@ class EvalRunService:
                     repeat=first + i,
                     tags=list(config.tags),
                     environment=environment,
-                    status="pending",
+                    status=EvalRunStatus.PENDING,
                     item_count=version_row.item_count,
                     created_by=actor,
                 )
@@ -220,7 +162,9 @@ class EvalRunService:
                     f"Run '{run.name}' is being worked on elsewhere ({run.lease_owner}). Stop it there, or wait "
                     "until its lease ends and resume it."
                 )
-            _note_changed_libraries(run)
+            environment = resumed_environment(run.environment, now)
+            if environment is not None:
+                run.environment = environment
             if retry_failed:
                 uow.evaluation.delete_failed_results(run_id)
                 uow.evaluation.set_counts(run_id)
@@ -250,7 +194,7 @@ class EvalRunService:
                     item = next(pending, None)
                     if item is None:
                         break
-                    in_flight.add(pool.submit(self._item, run, item, judge))
+                    in_flight.add(pool.submit(self._items.work, run, item, judge))
                 if not in_flight:
                     return
                 finished, in_flight = wait(in_flight, return_when=FIRST_COMPLETED)
@@ -263,62 +207,6 @@ class EvalRunService:
                     self._refresh_quietly(run.id)
                     refreshed = time.monotonic()
 
-    def _item(self, run: EvalRunRow, item: EvalItem, judge: Judge | None) -> None:
-        config = run.config
-        produced = self._pipeline.answer(item.question, config)
-        scores: list[MetricScore] = []
-        if produced.error is None:
-            sample = EvalSample(
-                question=item.question, answer=produced.answer,
-                retrieved_contexts=tuple(c["text"] for c in produced.contexts), reference_answer=item.reference_answer,
-                reference_contexts=item.reference_contexts,
-            )  # fmt: skip
-            free = [m for m in config["metrics"] if not METRICS[m].needs_judge]
-            judged = [m for m in config["metrics"] if METRICS[m].needs_judge]
-            scores = self._scorer.score(sample, free)
-            if judged and judge is not None:
-                scores += judge.score(sample, judged)
-        self._store(run, item, produced, scores)
-
-    def _store(self, run: EvalRunRow, item: EvalItem, produced: PipelineAnswer, scores: list[MetricScore]) -> None:
-        result_id = new_id()
-        try:
-            with self._uow() as uow:
-                uow.evaluation.add(EvalResultRow(
-                    id=result_id, run_id=run.id, item_id=item.id, item_key=item.item_key,
-                    status="failed" if produced.error else "ok", answer=produced.answer, contexts=produced.contexts,
-                    error=produced.error, latency_ms=produced.latency_ms, output_tokens=produced.output_tokens,
-                ))  # fmt: skip
-                uow.evaluation.flush()  # the unique (run, item) key is checked before any score is added
-                uow.evaluation.add_all([
-                    EvalScoreRow(
-                        run_id=run.id, item_id=item.id, item_key=item.item_key, metric=s.metric, value=s.value,
-                        status=s.status.value, cause=s.cause.value if s.cause else None, detail=s.detail,
-                    ) for s in scores
-                ])  # fmt: skip
-                uow.evaluation.set_counts(run.id)
-                uow.commit()
-        except Exception as exc:
-            if is_unique_violation(exc):  # scored by another runner meanwhile: theirs stands
-                log.info("eval run %s: item %s was already scored", run.id, item.id)
-                return
-            raise
-        self._log(run, item, produced, result_id, scores)
-
-    def _log(
-        self, run: EvalRunRow, item: EvalItem, produced: PipelineAnswer, result_id: str, scores: list[MetricScore]
-    ) -> None:
-        config = run.config
-        failed = [f"{s.metric}: {s.cause}" for s in scores if s.status.value == "failed"]
-        self._runlog.log(RunLog(
-            id=result_id, kind=RunKind.EVAL, provider="eval", model=config["model"],
-            status=RunStatus.ERROR if produced.error else RunStatus.OK, latency_ms=produced.latency_ms,
-            output_tokens=produced.output_tokens, run_id=run.id, prompt_name=config["prompt"],
-            prompt_version=config["prompt_version"], error=produced.error,
-            metadata={"item_key": item.item_key, "dataset_version": run.version_id,
-                      "scores": {s.metric: s.value for s in scores}, "judge_failures": failed[:10]},
-        ))  # fmt: skip
-
     def _release(self, run_id: str, owner: str, failure: BaseException | None, lost: bool) -> None:
         if lost:
             return  # someone else holds the run now: its state is theirs to record
@@ -330,12 +218,12 @@ class EvalRunService:
                 done, _ = uow.evaluation.set_counts(run_id)
                 error = None
                 if isinstance(failure, KeyboardInterrupt):  # Ctrl-C: a stop, not a failure
-                    status = "stopped"
+                    status = EvalRunStatus.STOPPED
                 elif failure is not None:
-                    status, error = "failed", f"{type(failure).__name__}: {failure}"[:2000]
+                    status, error = EvalRunStatus.FAILED, f"{type(failure).__name__}: {failure}"[:2000]
                 else:
-                    status = "completed" if done >= run.item_count else "stopped"
-                finished_at = utcnow() if status == "completed" else None
+                    status = EvalRunStatus.COMPLETED if done >= run.item_count else EvalRunStatus.STOPPED
+                finished_at = utcnow() if status == EvalRunStatus.COMPLETED else None
                 if not uow.evaluation.release(run_id, owner, status, error, finished_at):
                     uow.rollback()  # the lease went to another runner: the run's state and summaries are theirs
                     return
@@ -390,30 +278,6 @@ class EvalRunService:
             uow.evaluation.set_tags(run_id, clean)
             uow.commit()
         return self.run(run_id)
-
-
-def _note_changed_libraries(run: EvalRunRow) -> None:
-    """A run resumed with other library versions than it last ran with says so in its environment: its items were
-    not all scored by the same code."""
-    now = library_versions()
-    before = run.environment.get("libraries", {})
-    changed = {name: [before.get(name), version] for name, version in now["libraries"].items()
-               if before and before.get(name) != version}  # fmt: skip
-    if changed:
-        resumes = [*run.environment.get("resumed_with", []), {"at": utcnow().isoformat(), "changed": changed}]
-        # `libraries` becomes what the rest of the run uses; `resumed_with` keeps what each resume changed.
-        run.environment = {**run.environment, "libraries": now["libraries"], "resumed_with": resumes}
-
-
-def run_view(row: EvalRunRow, names: dict[str, tuple[str, int]]) -> RunView:
-    dataset, number = names.get(row.version_id, ("?", 0))
-    return RunView(
-        id=row.id, name=row.name, dataset=dataset, dataset_version=number, version_id=row.version_id,
-        config=dict(row.config), config_hash=row.config_hash, repeat=row.repeat, tags=tuple(row.tags),
-        status=row.status, item_count=row.item_count, done_count=row.done_count, failed_count=row.failed_count,
-        error=row.error, created_by=row.created_by, created_at=row.created_at, started_at=row.started_at,
-        finished_at=row.finished_at, environment=dict(row.environment), lease_expires_at=row.lease_expires_at,
-    )  # fmt: skip
 
 
 def _default_name(resolved: dict[str, Any]) -> str:

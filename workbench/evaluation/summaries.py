@@ -7,6 +7,7 @@ import math
 from collections import Counter
 from collections.abc import Mapping, Sequence
 
+from workbench.evaluation.metrics import FailureCause, ScoreStatus
 from workbench.evaluation.stats import mean_ci
 from workbench.storage.sql.models import EvalSummaryRow
 
@@ -20,9 +21,11 @@ def summarise(
     """values: per metric, (value, status, cause) of every scored item."""
     rows = []
     for metric, scores in sorted(values.items()):
-        ok = [value for value, status, _ in scores if status == "ok" and value is not None]
-        causes = Counter(cause or "error" for _, status, cause in scores if status == "failed")
-        skipped = sum(1 for _, status, _ in scores if status == "skipped")
+        ok = [value for value, status, _ in scores if status == ScoreStatus.OK and value is not None]
+        causes = Counter(
+            cause or FailureCause.ERROR.value for _, status, cause in scores if status == ScoreStatus.FAILED
+        )
+        skipped = sum(1 for _, status, _ in scores if status == ScoreStatus.SKIPPED)
         interval = mean_ci(ok, seed=SUMMARY_SEED)
         rows.append(
             EvalSummaryRow(

@@ -7,6 +7,7 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 
+from workbench.domain.runs import CellStatus
 from workbench.labelling.views import ItemDraft
 from workbench.storage.ports import UnitOfWork
 
@@ -63,7 +64,7 @@ def playground_items(uow: UnitOfWork, run_id: str) -> list[ItemDraft]:
         inputs = {row.row_index: dict(row.values) for row in uow.playground.inputs(run_id)}
         variants = {row.position: row for row in uow.playground.variants(run_id)}
         for cell in uow.playground.cells(run_id):
-            if cell.status != "ok":
+            if cell.status != CellStatus.OK:
                 continue
             values = inputs.get(cell.row_index, {})
             variant = variants[cell.position]

@@ -3,6 +3,7 @@
 Importing this package is cheap: LlamaIndex integrations and xllamacpp are imported when a model is first built.
 """
 
+from workbench.config.llm import PROVIDERS, LLMSettings, ModelSpec, Provider
 from workbench.llm.catalog import ModelCatalog
 from workbench.llm.errors import (
     FailureKind,
@@ -14,8 +15,8 @@ from workbench.llm.errors import (
     WeightsMissing,
 )
 from workbench.llm.local_runtime import LocalLlamaServer
+from workbench.llm.messages import Message, Role, prompt_messages
 from workbench.llm.providers import LLMRuntime
-from workbench.llm.settings import PROVIDERS, LLMSettings, ModelSpec, Provider
 from workbench.llm.streaming import ChatStream, cost_usd, stream_chat
 from workbench.llm.weights import PACKAGED_MODELS, ModelWeights
 
@@ -27,6 +28,7 @@ __all__ = [
     "LLMRuntime",
     "LLMSettings",
     "LocalLlamaServer",
+    "Message",
     "ModelCatalog",
     "ModelNotConfigured",
     "ModelSpec",
@@ -34,9 +36,11 @@ __all__ = [
     "Provider",
     "ProviderError",
     "ProviderTimeout",
+    "Role",
     "WeightsCorrupt",
     "WeightsError",
     "WeightsMissing",
     "cost_usd",
+    "prompt_messages",
     "stream_chat",
 ]

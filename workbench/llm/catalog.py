@@ -6,8 +6,8 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
+from workbench.config.llm import LLMSettings, ModelSpec
 from workbench.llm.errors import ModelNotConfigured
-from workbench.llm.settings import LLMSettings, ModelSpec
 from workbench.llm.weights import INSTALL_HINT, ModelWeights
 
 __all__ = ["ModelCatalog", "ModelSpec"]

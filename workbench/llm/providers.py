@@ -13,15 +13,15 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
+from workbench.config.llm import LLMSettings, ModelSpec
 from workbench.llm.catalog import ModelCatalog
 from workbench.llm.errors import FailureKind, ProviderError, WeightsError
 from workbench.llm.local_runtime import LocalLlamaServer
-from workbench.llm.settings import LLMSettings, ModelSpec
+from workbench.llm.messages import Message, Role
 from workbench.llm.streaming import ChatStream, stream_chat
 from workbench.llm.weights import ModelWeights
 
 if TYPE_CHECKING:
-    from llama_index.core.base.llms.types import ChatMessage
     from llama_index.core.llms import LLM
 
 OPENAI_BASE_URL = "https://api.openai.com/v1"
@@ -70,7 +70,7 @@ class LLMRuntime:
         except WeightsError as exc:
             raise ProviderError(spec.provider, spec.id, exc.message, exc.hint, kind=FailureKind.CONFIGURATION) from exc
 
-    def stream_chat(self, model_id: str, messages: Sequence[ChatMessage], **overrides: Any) -> ChatStream:
+    def stream_chat(self, model_id: str, messages: Sequence[Message], **overrides: Any) -> ChatStream:
         """Build the model's LLM and stream one chat turn (see workbench.llm.streaming.stream_chat)."""
         spec = self.catalog.get(model_id)
         llm = self.llm(model_id, **overrides)
@@ -82,9 +82,7 @@ class LLMRuntime:
         spec = self.catalog.get(model_id)
         if spec.provider != "local":
             return
-        from llama_index.core.base.llms.types import ChatMessage
-
-        for _ in self.stream_chat(model_id, [ChatMessage(role="user", content="Hi")], max_tokens=1):
+        for _ in self.stream_chat(model_id, [Message(Role.USER, "Hi")], max_tokens=1):
             pass
 
     def _build(self, spec: ModelSpec, timeout: float, request_params: dict[str, Any]) -> LLM:

@@ -8,12 +8,13 @@ from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from workbench.llm.errors import ProviderError, provider_error_from
+from workbench.llm.messages import Message, to_llama_index
 
 if TYPE_CHECKING:
-    from llama_index.core.base.llms.types import ChatMessage, ChatResponse
+    from llama_index.core.base.llms.types import ChatResponse
     from llama_index.core.llms import LLM
 
-    from workbench.llm.settings import ModelSpec
+    from workbench.config.llm import ModelSpec
 
 # Rough size of a token in characters, for providers that report no usage.
 _CHARS_PER_TOKEN = 4
@@ -22,7 +23,7 @@ _TOKENS_PER_MESSAGE = 4
 
 def stream_chat(
     llm: LLM,
-    messages: Sequence[ChatMessage],
+    messages: Sequence[Message],
     *,
     provider: str,
     model: str,
@@ -42,7 +43,7 @@ class ChatStream(Iterator[str]):
     def __init__(
         self,
         llm: LLM,
-        messages: Sequence[ChatMessage],
+        messages: Sequence[Message],
         *,
         provider: str,
         model: str,
@@ -52,6 +53,7 @@ class ChatStream(Iterator[str]):
         self.model = model
         self._llm = llm
         self._messages = list(messages)
+        self._request = to_llama_index(self._messages)
         self._api_key_env = api_key_env
         self._responses: Iterator[ChatResponse] | None = None
         self._parts: list[str] = []
@@ -87,7 +89,7 @@ class ChatStream(Iterator[str]):
         try:
             if self._responses is None:
                 self._started = time.perf_counter()
-                self._responses = iter(self._llm.stream_chat(self._messages))
+                self._responses = iter(self._llm.stream_chat(self._request))
             while True:
                 chunk = next(self._responses)
                 self._observe(chunk)

@@ -19,8 +19,8 @@ from llama_index.core.base.embeddings.base import BaseEmbedding, Embedding
 from llama_index.core.bridge.pydantic import PrivateAttr
 from tokenizers import Tokenizer
 
+from workbench.config.rag import LOCAL_MODEL_ID, RagSettings
 from workbench.rag.errors import RagError
-from workbench.rag.settings import LOCAL_MODEL_ID, RagSettings
 
 DIMENSION = 384
 MAX_TOKENS = 256

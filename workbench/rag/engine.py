@@ -16,6 +16,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from workbench.config.rag import RagSettings
 from workbench.domain.clock import utcnow
 from workbench.domain.ids import new_id
 from workbench.rag.errors import (
@@ -32,7 +33,6 @@ from workbench.rag.records import (
     Retrieval,
     Source,
 )
-from workbench.rag.settings import RagSettings
 from workbench.storage.ports import UnitOfWork
 from workbench.storage.sql.models import KbDocumentRow, KnowledgeBaseRow
 

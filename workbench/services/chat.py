@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from workbench.domain.runlog import RunKind, RunLog, RunStatus
+from workbench.llm.errors import ModelNotConfigured, ProviderError, ProviderTimeout
+from workbench.llm.messages import Message, Role, prompt_messages
 from workbench.prompting.templates import PromptTemplate, TemplateError, load_prompt
+from workbench.rag.passages import passages
 from workbench.services import conversations
 from workbench.services.conversations import MessageView
 from workbench.storage.ports import UnitOfWork
@@ -19,7 +22,6 @@ log = logging.getLogger(__name__)
 
 MAX_QUESTION_CHARS = 8_000
 HISTORY_MESSAGES = 6  # earlier turns sent with a question (user + assistant messages)
-CITATION_PREVIEW_CHARS = 600
 RAG_PROMPT = "rag-answer"
 PLAIN_PROMPT = "plain-chat"
 
@@ -33,7 +35,7 @@ class ChatFailed(RuntimeError):
 
 
 class Runtime(Protocol):
-    def stream_chat(self, model_id: str, messages: list[Any], **overrides: Any) -> Any: ...
+    def stream_chat(self, model_id: str, messages: list[Message], **overrides: Any) -> Any: ...
     def warm_up(self, model_id: str) -> None: ...
 
 
@@ -155,7 +157,7 @@ class ChatService:
             system, user = template.render(**values)
         except TemplateError as exc:
             raise ChatFailed(str(exc)) from exc
-        messages = _chat_messages(system, history, user)
+        messages = prompt_messages(system, user, [_message(m) for m in history])
         turn = ChatTurn(conversation_id=conversation_id, question=asked, citations=citations, _deltas=iter(()))
         parameters = dict(template.parameters)
         if request.max_tokens:
@@ -195,13 +197,11 @@ class ChatService:
         self,
         turn: ChatTurn,
         request: ChatRequest,
-        messages: list[Any],
+        messages: list[Message],
         parameters: dict[str, Any],
         prompt: tuple[str, int | None],
         run_id: str,
     ) -> Iterator[str]:
-        from workbench.llm.errors import ModelNotConfigured, ProviderError, ProviderTimeout
-
         stream = None
         try:
             stream = self._runtime.stream_chat(request.model_id, messages, **_overrides(parameters))
@@ -266,41 +266,15 @@ class ChatService:
             raise ChatInputError("That conversation does not exist or is not yours.")
 
 
-def passages(chunks: Sequence[Any]) -> tuple[list[dict[str, Any]], str]:
-    """Retrieved chunks as citations and as the numbered context a RAG prompt gets (shared with eval runs)."""
-    citations = [_citation(i, chunk) for i, chunk in enumerate(chunks, start=1)]
-    context = "\n\n".join(f"[{c['n']}] (from {c['source']})\n{chunk.text}" for c, chunk in
-                          zip(citations, chunks, strict=True))  # fmt: skip
-    return citations, context or "(no passages found)"
-
-
 def _title(question: str) -> str:
     line = question.splitlines()[0]
     return line if len(line) <= 60 else line[:57].rstrip() + "…"
-
-
-def _citation(number: int, chunk: Any) -> dict[str, Any]:
-    metadata = {k: v for k, v in chunk.metadata.items() if k in ("page", "row", "title", "chunk_index")}
-    return {
-        "n": number,
-        "source": chunk.source,
-        "chunk_id": chunk.chunk_id,
-        "score": round(float(chunk.score), 4),
-        "text": chunk.text[:CITATION_PREVIEW_CHARS],
-        **metadata,
-    }
 
 
 def _overrides(parameters: dict[str, Any]) -> dict[str, Any]:
     return {k: parameters[k] for k in ("temperature", "max_tokens") if k in parameters}
 
 
-def _chat_messages(system: str, history: list[MessageView], user: str) -> list[Any]:
-    from llama_index.core.base.llms.types import ChatMessage, MessageRole
-
-    messages = [ChatMessage(role=MessageRole.SYSTEM, content=system)] if system else []
-    for message in history:
-        role = MessageRole.USER if message.role == "user" else MessageRole.ASSISTANT
-        messages.append(ChatMessage(role=role, content=message.content))
-    messages.append(ChatMessage(role=MessageRole.USER, content=user))
-    return messages
+def _message(message: MessageView) -> Message:
+    """An earlier turn of the conversation, as the model is sent it."""
+    return Message(Role.USER if message.role == "user" else Role.ASSISTANT, message.content)

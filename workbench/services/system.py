@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
+from pymongo import MongoClient
 from pymongo.errors import PyMongoError
+from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from workbench.bootstrap import Container
 from workbench.domain.runlog_query import RunLogFilter
-from workbench.storage.runlog.writer import WriterStats
+from workbench.storage.runlog.store import MongoRunLogStore
+from workbench.storage.runlog.writer import RunLogWriter, WriterStats
 from workbench.storage.sql import migrate
 
 
@@ -30,28 +33,35 @@ class SystemStatus:
         return self.sql_error is None and self.sql_revision == self.sql_head
 
 
-def system_status(container: Container) -> SystemStatus:
+def system_status(
+    engine: Engine,
+    mongo_client: MongoClient[dict[str, Any]],
+    runlog_store: MongoRunLogStore,
+    writer: RunLogWriter,
+    *,
+    embedded_runlog: bool,
+) -> SystemStatus:
     revision: str | None = None
     sql_error: str | None = None
     try:
-        revision = migrate.revision_of(container.engine)
+        revision = migrate.revision_of(engine)
     except SQLAlchemyError as exc:
         sql_error = f"{type(exc).__name__}: {str(exc).splitlines()[0]}"
     reachable, logs = True, None
     try:
-        container.mongo_client.admin.command("ping")
-        summary = container.runlog_store.summary(RunLogFilter())
+        mongo_client.admin.command("ping")
+        summary = runlog_store.summary(RunLogFilter())
         logs = summary.count
     except PyMongoError:
         reachable = False
     return SystemStatus(
-        sql_backend=container.engine.dialect.name,
+        sql_backend=engine.dialect.name,
         sql_revision=revision,
         sql_head=migrate.head_revision(),
         sql_error=sql_error,
-        runlog_backend="embedded MongoDB-wire server" if container.embedded_mongo else "MongoDB (configured URL)",
+        runlog_backend="embedded MongoDB-wire server" if embedded_runlog else "MongoDB (configured URL)",
         runlog_reachable=reachable,
         runlog_logs=logs,
-        writer=container.runlog_writer.stats,
-        spool_pending=container.runlog_writer.spool_pending,
+        writer=writer.stats,
+        spool_pending=writer.spool_pending,
     )

@@ -10,8 +10,8 @@ from types import SimpleNamespace
 import pytest
 
 from workbench.evaluation.datasets import SAMPLE_DATASET, EvalDatasetError, EvalDatasetService, item_key
-from workbench.playground.datasets import load_table
 from workbench.storage.sql.uow import SqlUnitOfWork
+from workbench.tabular import load_table
 
 pytestmark = pytest.mark.integration
 

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from tests.factories import random_user
+from workbench.config.rag import RagSettings
 from workbench.domain.users import Role
 from workbench.evaluation.datasets import EvalDatasetService
 from workbench.evaluation.generator import (
@@ -30,7 +31,6 @@ from workbench.llm.errors import FailureKind, ModelNotConfigured, ProviderError
 from workbench.prompting.registry import PromptRegistry
 from workbench.rag.embeddings import OnnxMiniLMEmbedding
 from workbench.rag.engine import RagEngine
-from workbench.rag.settings import RagSettings
 from workbench.storage.sql import migrate
 from workbench.storage.sql.engine import build_engine, build_session_factory
 from workbench.storage.sql.uow import SqlUnitOfWork

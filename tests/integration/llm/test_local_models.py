@@ -9,12 +9,12 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from llama_index.core.base.llms.types import ChatMessage
 
 from tests.integration.llm.conftest import require_weights
 from workbench.llm import LLMRuntime, LLMSettings, ModelSpec, ModelWeights, ProviderError, stream_chat
 from workbench.llm import weights as weights_module
 from workbench.llm.errors import FailureKind
+from workbench.llm.messages import Message, Role
 from workbench.llm.weights import PACKAGED_MODELS, sha256_of
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -23,8 +23,8 @@ SMOL = "smollm2-135m-instruct"
 QWEN = "qwen2.5-0.5b-instruct"
 
 
-def ask(text: str) -> list[ChatMessage]:
-    return [ChatMessage(role="user", content=text)]
+def ask(text: str) -> list[Message]:
+    return [Message(Role.USER, text)]
 
 
 def test_smollm2_streams_tokens_with_timings_and_reported_usage(local_runtime: LLMRuntime) -> None:

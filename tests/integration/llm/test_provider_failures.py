@@ -5,16 +5,16 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from llama_index.core.base.llms.types import ChatMessage
 
 from tests.integration.llm.conftest import Reply, ScriptedOpenAIServer
 from workbench.llm import LLMRuntime, LLMSettings, ModelSpec, ModelWeights, ProviderError, ProviderTimeout
 from workbench.llm.errors import FailureKind
+from workbench.llm.messages import Message, Role
 from workbench.storage.runlog.embedded import free_port
 
 pytestmark = pytest.mark.integration
 
-QUESTION = [ChatMessage(role="user", content="Hello?")]
+QUESTION = [Message(Role.USER, "Hello?")]
 
 
 def runtime_for(spec: ModelSpec, tmp_path: Path, **settings: object) -> LLMRuntime:

@@ -10,10 +10,10 @@ import pytest
 from sqlalchemy import Engine
 
 from tests.rag_fakes import CountingEmbedding
+from workbench.config.rag import RagSettings
 from workbench.rag.embeddings import OnnxMiniLMEmbedding
 from workbench.rag.engine import RagEngine
 from workbench.rag.sample import SAMPLE_DOCUMENTS
-from workbench.rag.settings import RagSettings
 from workbench.storage.sql import migrate
 from workbench.storage.sql.engine import build_engine, build_session_factory
 from workbench.storage.sql.uow import SqlUnitOfWork

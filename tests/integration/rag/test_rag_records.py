@@ -9,10 +9,10 @@ import pytest
 from sqlalchemy.exc import IntegrityError
 
 from tests.rag_fakes import HashEmbedding
+from workbench.config.rag import RagSettings
 from workbench.domain.clock import utcnow
 from workbench.domain.ids import new_id
 from workbench.rag.engine import RagEngine
-from workbench.rag.settings import RagSettings
 from workbench.storage.sql.models import KbDocumentRow
 from workbench.storage.sql.uow import SqlUnitOfWork
 

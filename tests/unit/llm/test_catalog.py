@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from tests.unit.llm.conftest import FakePackages
+from workbench.config.llm import LLMSettings, ModelSpec
 from workbench.llm.catalog import ModelCatalog
 from workbench.llm.errors import ModelNotConfigured
-from workbench.llm.settings import LLMSettings, ModelSpec
 from workbench.llm.weights import ModelWeights, PackagedModel, WeightPart
 
 

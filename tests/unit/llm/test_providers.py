@@ -10,9 +10,9 @@ from llama_index.llms.openai import OpenAI
 from llama_index.llms.openai_like import OpenAILike
 
 from tests.unit.llm.conftest import FakePackages
+from workbench.config.llm import LLMSettings, ModelSpec
 from workbench.llm.errors import FailureKind, ModelNotConfigured, ProviderError
 from workbench.llm.providers import LLMRuntime
-from workbench.llm.settings import LLMSettings, ModelSpec
 from workbench.llm.weights import ModelWeights, PackagedModel, WeightPart
 
 

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
+from workbench.config.llm import LLMSettings, ModelSpec
 from workbench.config.settings import PROJECT_ROOT, get_settings
-from workbench.llm.settings import LLMSettings, ModelSpec
 
 
 def test_defaults_offer_the_two_packaged_local_models() -> None:

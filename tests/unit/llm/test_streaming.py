@@ -5,15 +5,15 @@ from __future__ import annotations
 import httpx
 import openai
 import pytest
-from llama_index.core.base.llms.types import ChatMessage
 from llama_index.core.llms import MockLLM
 
 from tests.unit.llm.conftest import FakeLLM, chunk
+from workbench.config.llm import ModelSpec
 from workbench.llm.errors import FailureKind, ProviderError
-from workbench.llm.settings import ModelSpec
+from workbench.llm.messages import Message, Role
 from workbench.llm.streaming import cost_usd, stream_chat
 
-QUESTION = [ChatMessage(role="system", content="Be brief."), ChatMessage(role="user", content="Capital of France?")]
+QUESTION = [Message(Role.SYSTEM, "Be brief."), Message(Role.USER, "Capital of France?")]
 
 
 class Usage:

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from tests.fakes import FakeUnitOfWork
+from workbench.config.rag import LOCAL_MODEL_ID, RagSettings
 from workbench.domain.clock import utcnow
 from workbench.domain.ids import new_id
 from workbench.rag.engine import RagEngine
@@ -16,7 +17,6 @@ from workbench.rag.errors import (
     KnowledgeBaseExists,
     KnowledgeBaseNotFound,
 )
-from workbench.rag.settings import LOCAL_MODEL_ID, RagSettings
 from workbench.storage.sql.models import KbDocumentRow
 
 

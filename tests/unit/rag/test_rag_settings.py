@@ -6,7 +6,7 @@ import pytest
 from pydantic import ValidationError
 
 from workbench.config import get_settings
-from workbench.rag.settings import LOCAL_MODEL_ID, RagSettings
+from workbench.config.rag import LOCAL_MODEL_ID, RagSettings
 
 
 def test_defaults() -> None:

@@ -8,17 +8,17 @@ from typing import Self
 from sqlalchemy.orm import Session, sessionmaker
 
 from workbench.storage.ports import UnitOfWork
-from workbench.storage.sql.evaluation_repositories import SqlEvaluationRepository
-from workbench.storage.sql.labelling_repositories import SqlLabellingRepository
-from workbench.storage.sql.prompt_repositories import SqlPlaygroundRepository, SqlPromptRepository
-from workbench.storage.sql.repositories import (
+from workbench.storage.sql.repositories.conversations import (
     SqlConversationRepository,
     SqlFeedbackRepository,
-    SqlKbDocumentRepository,
-    SqlKnowledgeBaseRepository,
     SqlMessageRepository,
-    SqlUserRepository,
 )
+from workbench.storage.sql.repositories.evaluation import SqlEvaluationRepository
+from workbench.storage.sql.repositories.knowledge_bases import SqlKbDocumentRepository, SqlKnowledgeBaseRepository
+from workbench.storage.sql.repositories.labelling import SqlLabellingRepository
+from workbench.storage.sql.repositories.playground import SqlPlaygroundRepository
+from workbench.storage.sql.repositories.prompts import SqlPromptRepository
+from workbench.storage.sql.repositories.users import SqlUserRepository
 
 
 class SqlUnitOfWork(UnitOfWork):

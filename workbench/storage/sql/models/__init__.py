@@ -1,5 +1,5 @@
-"""Typed SQLAlchemy models by aggregate. Importing this package registers every table on `Base.metadata`;
-Alembic migrations in db/ mirror these."""
+"""Typed SQLAlchemy models by aggregate (and the union of each aggregate's rows). Importing this package registers
+every table on `Base.metadata`; Alembic migrations in db/ mirror these."""
 
 from workbench.storage.sql.models.base import NAMING_CONVENTION, Base, UTCDateTime
 from workbench.storage.sql.models.conversations import (
@@ -15,6 +15,7 @@ from workbench.storage.sql.models.evaluation import (
     EvalRunRow,
     EvalScoreRow,
     EvalSummaryRow,
+    EvaluationRow,
 )
 from workbench.storage.sql.models.knowledge_bases import (
     KbDocumentRow,
@@ -26,6 +27,7 @@ from workbench.storage.sql.models.labelling import (
     GoldenItemRow,
     LabelAssignmentRow,
     LabelItemRow,
+    LabellingRow,
     LabelQueueMemberRow,
     LabelQueueRow,
     LabelRow,
@@ -58,6 +60,7 @@ __all__ = [
     "EvalRunRow",
     "EvalScoreRow",
     "EvalSummaryRow",
+    "EvaluationRow",
     "FeedbackRow",
     "GoldenDatasetRow",
     "GoldenItemRow",
@@ -68,6 +71,7 @@ __all__ = [
     "LabelQueueMemberRow",
     "LabelQueueRow",
     "LabelRow",
+    "LabellingRow",
     "MessageRow",
     "PlaygroundCellRow",
     "PlaygroundInputRow",

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from workbench.domain.clock import utcnow
 from workbench.domain.ids import new_id
+from workbench.domain.runs import EvalRunStatus
 from workbench.storage.sql.models.base import Base, UTCDateTime
 
 
@@ -74,7 +75,7 @@ class EvalRunRow(Base):
     repeat: Mapped[int] = mapped_column(Integer, default=1)
     tags: Mapped[list[str]] = mapped_column(JSON, default=list)
     environment: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # library versions, host
-    status: Mapped[str] = mapped_column(String(16), default="pending")
+    status: Mapped[str] = mapped_column(String(16), default=EvalRunStatus.PENDING.value)
     item_count: Mapped[int] = mapped_column(Integer)
     done_count: Mapped[int] = mapped_column(Integer, default=0)
     failed_count: Mapped[int] = mapped_column(Integer, default=0)  # items whose answer could not be produced
@@ -148,3 +149,9 @@ class EvalSummaryRow(Base):
     ci_high: Mapped[float | None] = mapped_column(Float, nullable=True)
     failures: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)  # cause -> count
     computed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+# Any row of the evaluation aggregate: what its repository's `add` accepts.
+EvaluationRow = (
+    EvalDatasetRow | EvalDatasetVersionRow | EvalItemRow | EvalRunRow | EvalResultRow | EvalScoreRow | EvalSummaryRow
+)

@@ -165,3 +165,10 @@ class GoldenItemRow(Base):
     reference_contexts: Mapped[list[str]] = mapped_column(JSON, default=list)
     labels: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     source: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # queue, item, source kind and id
+
+
+# Any row of the labelling aggregate: what its repository's `add` accepts.
+LabellingRow = (
+    RubricRow | RubricVersionRow | LabelQueueRow | LabelQueueMemberRow | LabelItemRow | LabelAssignmentRow | LabelRow
+    | AdjudicationRow | GoldenDatasetRow | GoldenItemRow
+)  # fmt: skip

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from workbench.domain.clock import utcnow
 from workbench.domain.ids import new_id
+from workbench.domain.runs import PlaygroundRunStatus
 from workbench.storage.sql.models.base import Base, UTCDateTime
 
 
@@ -31,7 +32,7 @@ class PlaygroundRunRow(Base):
     user_id: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
     title: Mapped[str] = mapped_column(String(200))
     kind: Mapped[str] = mapped_column(String(16))
-    status: Mapped[str] = mapped_column(String(16), default="pending")
+    status: Mapped[str] = mapped_column(String(16), default=PlaygroundRunStatus.PENDING.value)
     dataset_name: Mapped[str | None] = mapped_column(String(512), nullable=True)
     dataset_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
     mapping: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)  # template variable -> dataset column

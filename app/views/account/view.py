@@ -1,0 +1,34 @@
+"""Account: who you are, and changing your password."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from app.components.services import UnitOfWorkFactory
+from workbench.domain.users import UserView
+from workbench.services import users as user_service
+
+
+def render(me: UserView, *, uow: UnitOfWorkFactory) -> None:
+    st.title("Account")
+    st.markdown(f"Signed in as **{me.display_name}** (`{me.username}`), role **{me.role}**.")
+    if me.last_login_at:
+        st.caption(f"Last sign-in {me.last_login_at:%Y-%m-%d %H:%M} UTC")
+
+    with st.form("change-password", clear_on_submit=True, border=True):
+        st.subheader("Change password")
+        current = st.text_input("Current password", type="password", autocomplete="current-password")
+        new = st.text_input(
+            "New password", type="password", autocomplete="new-password", help="At least 10 characters."
+        )
+        repeat = st.text_input("Repeat new password", type="password", autocomplete="new-password")
+        if st.form_submit_button("Change password", type="primary"):
+            if new != repeat:
+                st.error("The two new passwords differ.")
+                return
+            try:
+                user_service.change_own_password(uow(), me.id, current, new)
+            except ValueError as exc:
+                st.error(str(exc))
+            else:
+                st.success("Password changed.")

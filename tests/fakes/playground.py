@@ -1,0 +1,84 @@
+"""The in-memory repository of playground runs."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from datetime import datetime
+
+from tests.fakes import leases
+from tests.fakes.tables import Tables
+from workbench.domain.clock import utcnow
+from workbench.storage.sql.models import PlaygroundCellRow, PlaygroundInputRow, PlaygroundRunRow, PlaygroundVariantRow
+
+
+class FakePlaygroundRepository:
+    def __init__(self, tables: Tables) -> None:
+        self._tables = tables
+
+    def add_run(
+        self, run: PlaygroundRunRow, variants: Sequence[PlaygroundVariantRow], inputs: Sequence[PlaygroundInputRow]
+    ) -> None:
+        for row in (run, *variants, *inputs):
+            self._tables.add(row)
+
+    def add_cell(self, cell: PlaygroundCellRow) -> None:
+        self._tables.add(cell)
+
+    def get(self, run_id: str) -> PlaygroundRunRow | None:
+        return self._tables.get(PlaygroundRunRow, run_id)
+
+    def list_runs(self, user_id: str | None = None, limit: int = 50) -> Sequence[PlaygroundRunRow]:
+        runs = self._tables.where(PlaygroundRunRow, lambda row: user_id is None or row.user_id == user_id)
+        return sorted(runs, key=lambda row: row.created_at, reverse=True)[:limit]
+
+    def variants(self, run_id: str) -> Sequence[PlaygroundVariantRow]:
+        return sorted(self._tables.where(PlaygroundVariantRow, run_id=run_id), key=lambda row: row.position)
+
+    def inputs(self, run_id: str) -> Sequence[PlaygroundInputRow]:
+        return sorted(self._tables.where(PlaygroundInputRow, run_id=run_id), key=lambda row: row.row_index)
+
+    def cells(self, run_id: str) -> Sequence[PlaygroundCellRow]:
+        cells = self._tables.where(PlaygroundCellRow, run_id=run_id)
+        return sorted(cells, key=lambda row: (row.row_index, row.position))
+
+    def done_keys(self, run_id: str) -> set[tuple[int, int]]:
+        return {(row.row_index, row.position) for row in self._tables.where(PlaygroundCellRow, run_id=run_id)}
+
+    def cell_counts(self, run_ids: Sequence[str]) -> dict[str, dict[str, int]]:
+        counts: dict[str, dict[str, int]] = {}
+        for row in self._tables.where(PlaygroundCellRow, lambda row: row.run_id in run_ids):
+            by_status = counts.setdefault(row.run_id, {})
+            by_status[row.status] = by_status.get(row.status, 0) + 1
+        return counts
+
+    def variant_counts(self, run_ids: Sequence[str]) -> dict[str, int]:
+        return dict(Counter(row.run_id for row in self._tables.where(PlaygroundVariantRow) if row.run_id in run_ids))
+
+    def delete_failed_cells(self, run_id: str) -> int:
+        failed = self._tables.where(PlaygroundCellRow, lambda row: row.status != "ok", run_id=run_id)
+        for row in failed:
+            self._tables.delete(row)
+        return len(failed)
+
+    def claim(self, run_id: str, owner: str, now: datetime, expires_at: datetime) -> bool:
+        run = self.get(run_id)
+        if run is None or not leases.can_claim(run, owner, now):
+            return False
+        run.lease_owner, run.lease_expires_at, run.stop_requested = owner, expires_at, False
+        return True
+
+    def renew(self, run_id: str, owner: str, expires_at: datetime) -> bool:
+        return leases.renew(self.get(run_id), owner, expires_at)
+
+    def release(self, run_id: str, owner: str, status: str, error: str | None, finished_at: datetime | None) -> bool:
+        run = self.get(run_id)
+        if run is None or not leases.holds(run, owner):
+            return False
+        run.status, run.error, run.finished_at = status, error, finished_at
+        run.lease_owner, run.lease_expires_at, run.stop_requested, run.updated_at = None, None, False, utcnow()
+        return True
+
+    def stop_requested(self, run_id: str) -> bool:
+        run = self.get(run_id)
+        return bool(run is not None and run.stop_requested)

@@ -1,0 +1,174 @@
+"""`workbench eval compare`: two runs item by item, and the CI gate. Registered on eval_app in eval/runs.py."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from enum import StrEnum
+from typing import Any, NoReturn
+
+import typer
+
+from workbench.cli.common import print_table
+from workbench.cli.eval.common import eval_errors, num, resolve_id, run_ref, sql_only, usage
+from workbench.evaluation.metrics import METRICS
+from workbench.evaluation.reports import GateVerdict
+from workbench.evaluation.runs import RunView
+from workbench.evaluation.stats import MetricComparison, TestName
+
+
+class Test(StrEnum):
+    __test__ = False  # a choice of the command line, not a pytest test class
+
+    WILCOXON = "wilcoxon"
+    SIGN = "sign"
+
+
+def eval_compare(
+    baseline: str = typer.Argument(..., help="the run compared against (id or a unique prefix)"),
+    candidate: str = typer.Argument(..., help="the new run"),
+    metric: list[str] | None = typer.Option(None, "--metric", help="compare only these (default: all both have)"),
+    test: Test = typer.Option(Test.WILCOXON, "--test", help="paired test per metric (Holm-corrected across them)"),
+    alpha: float = typer.Option(0.05, "--alpha", help="significance level of the gate"),
+    fail_if_worse: list[str] | None = typer.Option(
+        None,
+        "--fail-if-worse",
+        metavar="METRIC:DELTA",
+        help="exit 1 when the candidate is significantly worse on METRIC by more than DELTA (>= 0); repeatable",
+    ),
+    as_json: bool = typer.Option(False, "--json", help="print the comparison (and verdicts) as JSON"),
+) -> None:
+    """Compare two runs of one dataset item by item; with --fail-if-worse, a CI gate.
+
+    Example: workbench eval compare BASELINE CANDIDATE --fail-if-worse faithfulness:0.02 --fail-if-worse chrf:0.05
+    """
+    rules = _rules(fail_if_worse or [])
+    unknown = [m for m in metric or [] if m not in METRICS]
+    if unknown:
+        raise usage(f"Unknown metric(s) {', '.join(unknown)}; known: {', '.join(METRICS)}.")
+    if not 0 < alpha < 1:
+        raise usage(f"--alpha must lie strictly between 0 and 1; got {alpha:g}.")
+    chosen: TestName = "sign" if test is Test.SIGN else "wilcoxon"
+    with eval_errors(), sql_only() as sql:
+        reports = sql.eval_reports
+        a, b = resolve_id(reports, baseline), resolve_id(reports, candidate)
+        comparison = reports.compare(a, b, metrics=metric or None, test=chosen, top=0)
+        verdicts = reports.gate(a, b, rules, alpha=alpha, test=chosen) if rules else []
+    if as_json:
+        typer.echo(json.dumps({
+            "baseline": run_ref(comparison.baseline), "candidate": run_ref(comparison.candidate), "test": chosen,
+            "alpha": alpha, "unpaired_items": comparison.unpaired, "metrics": [_comparison_json(c) for c in
+            comparison.metrics], "gate": [_verdict_json(v) for v in verdicts],
+            "passed": not any(v.failed for v in verdicts),
+        }, indent=2))  # fmt: skip
+    else:
+        _print_comparison(comparison.baseline, comparison.candidate, comparison.metrics, comparison.unpaired, chosen)
+        missing = [m for m in metric or [] if m not in {c.metric for c in comparison.metrics}]
+        if missing:
+            typer.echo(f"no paired scores for: {', '.join(missing)}")
+        if verdicts:
+            _print_verdicts(verdicts, alpha)
+    failed = [v.metric for v in verdicts if v.failed]
+    if failed:
+        typer.secho(f"gate failed: the candidate is significantly worse or incomplete on {', '.join(failed)}",
+                    fg=typer.colors.RED, err=True)  # fmt: skip
+        raise typer.Exit(1)
+
+
+def _rules(specs: Sequence[str]) -> dict[str, float]:
+    """METRIC:DELTA rules, refused with exit code 2 and the reason when malformed."""
+    rules: dict[str, float] = {}
+    for spec in specs:
+        metric, sep, value = (part.strip() for part in spec.partition(":"))
+        if not sep or not metric or not value:
+            _bad_rule(spec, "it is not METRIC:DELTA (for example faithfulness:0.02)")
+        if metric not in METRICS:
+            _bad_rule(spec, f"unknown metric '{metric}'; known: {', '.join(METRICS)}")
+        try:
+            drop = float(value)
+        except ValueError:
+            _bad_rule(spec, f"'{value}' is not a number")
+        if not math.isfinite(drop) or drop < 0:
+            _bad_rule(spec, "DELTA is the largest drop allowed, a number >= 0")
+        if metric in rules:
+            _bad_rule(spec, f"{metric} has a rule already")
+        rules[metric] = drop
+    return rules
+
+
+def _bad_rule(spec: str, reason: str) -> NoReturn:
+    raise usage(f"--fail-if-worse '{spec}': {reason}.")
+
+
+def _print_comparison(baseline: RunView, candidate: RunView, rows: Sequence[MetricComparison], unpaired: int,
+                      test: str) -> None:  # fmt: skip
+    typer.echo(f"baseline:  {baseline.id}  {baseline.label}  ({baseline.dataset} v{baseline.dataset_version})")
+    typer.echo(f"candidate: {candidate.id}  {candidate.label}  ({candidate.dataset} v{candidate.dataset_version})")
+    if unpaired:
+        typer.echo(f"{unpaired} items were scored in only one run and are left out")
+    if not rows:
+        typer.echo("no metric has paired scores in both runs")
+        return
+    table = [[c.metric, str(c.n), num(c.baseline_mean), num(c.candidate_mean),
+              f"{num(c.delta.estimate, signed=True)} [{num(c.delta.low, signed=True)}, "
+              f"{num(c.delta.high, signed=True)}]", f"{c.wins}/{c.ties}/{c.losses}", _p(c.test.p_value),
+              _p(c.p_adjusted)] for c in rows]  # fmt: skip
+    print_table(["metric", "n", "baseline", "candidate", "Δ [95% CI]", "W/T/L", "p", "Holm p"], table,
+                right={1, 2, 3, 6, 7})  # fmt: skip
+    typer.echo(f"Δ = candidate - baseline; W/T/L: items the candidate wins, ties, loses; {test} test, "
+               f"Holm-corrected across the {len(rows)} metrics")  # fmt: skip
+
+
+def _print_verdicts(verdicts: Sequence[GateVerdict], alpha: float) -> None:
+    typer.echo(f"\ngate (alpha {alpha:g}; Holm across the {len(verdicts)} gated metrics):")
+    for verdict in verdicts:
+        typer.echo(f"  {'FAIL' if verdict.failed else 'pass'} {verdict.metric}:{verdict.max_drop:g}  "
+                   f"{_why(verdict, alpha)}")  # fmt: skip
+
+
+def _why(verdict: GateVerdict, alpha: float) -> str:
+    """Which part of stats.significantly_worse held or did not."""
+    c, drop = verdict.comparison, verdict.max_drop
+    worse = -c.delta.estimate if c.higher_is_better else c.delta.estimate  # > 0: the candidate is worse
+    interval = f"Δ {num(c.delta.estimate, signed=True)} [{num(c.delta.low, signed=True)}, " \
+               f"{num(c.delta.high, signed=True)}]"  # fmt: skip
+    if verdict.missing:
+        return f"{interval}: the candidate left {verdict.missing} item(s) unscored that the baseline scored"
+    if verdict.worse:
+        return f"{interval}: worse by more than {drop:g}, Holm p {_p(c.p_adjusted)} < {alpha:g}, CI excludes 0"
+    if not worse > drop:  # NaN (no pairs) lands here too
+        return f"{interval}: not worse by more than {drop:g}"
+    if not c.p_adjusted < alpha:
+        return f"{interval}: worse by more than {drop:g} but not significantly (Holm p {_p(c.p_adjusted)})"
+    return f"{interval}: worse by more than {drop:g} but the 95% CI reaches 0"
+
+
+# JSON and number formats -----------------------------------------------------------------------------------------
+
+
+def _comparison_json(c: MetricComparison) -> dict[str, Any]:
+    return {
+        "metric": c.metric, "n": c.n, "baseline_mean": _finite(c.baseline_mean),
+        "candidate_mean": _finite(c.candidate_mean), "delta": _finite(c.delta.estimate),
+        "delta_ci_low": _finite(c.delta.low), "delta_ci_high": _finite(c.delta.high), "wins": c.wins, "ties": c.ties,
+        "losses": c.losses, "p_value": _finite(c.test.p_value), "p_holm": _finite(c.p_adjusted),
+        "higher_is_better": c.higher_is_better,
+    }  # fmt: skip
+
+
+def _verdict_json(v: GateVerdict) -> dict[str, Any]:
+    # The gate's own comparison: its Holm family is the gated metrics, so its p may differ from "metrics".
+    return {"metric": v.metric, "max_drop": v.max_drop, "failed": v.failed, "worse": v.worse, "missing": v.missing,
+            **_comparison_json(v.comparison)}  # fmt: skip
+
+
+def _finite(value: float) -> float | None:
+    """JSON has no NaN: an undefined figure (no pairs, a constant sample) is null."""
+    return None if math.isnan(value) else value
+
+
+def _p(value: float) -> str:
+    if math.isnan(value):
+        return "-"
+    return "<0.0001" if value < 0.0001 else f"{value:.4f}"
