@@ -32,10 +32,13 @@ from workbench.labelling.review import ReviewService
 from workbench.llm import LLMRuntime
 from workbench.playground.service import PlaygroundService
 from workbench.prompting.registry import PromptRegistry
+from workbench.queue.app import EVAL_ITEM, PLAYGROUND_CELL, broker_for_display, celery_app
+from workbench.queue.client import TaskQueue
 from workbench.rag.engine import RagEngine
 from workbench.security.throttle import LoginThrottle
 from workbench.services.background import BackgroundRuns
 from workbench.services.chat import ChatService
+from workbench.services.queued_runs import QueuedRuns
 from workbench.services.system import SystemStatus, system_status
 from workbench.storage.runlog.embedded import EmbeddedMongoServer
 from workbench.storage.runlog.spool import Spool
@@ -80,16 +83,20 @@ class Container:
     embedded_mongo: EmbeddedMongoServer | None = None
     login_throttle: LoginThrottle = field(default_factory=LoginThrottle)
     prompts: PromptRegistry = field(init=False)
-    playground_jobs: BackgroundRuns = field(init=False)
-    eval_jobs: BackgroundRuns = field(init=False)
+    queue: TaskQueue = field(init=False)
+    playground_jobs: QueuedRuns = field(init=False)  # dataset runs, worked by queue workers
+    playground_tries: BackgroundRuns = field(init=False)  # the side-by-side try, streamed to the page from here
+    eval_jobs: QueuedRuns = field(init=False)
     _closed: bool = False
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
         self.prompts = PromptRegistry(self.uow)
+        self.queue = build_queue(self.settings)
         playground, eval_runs = self.playground, self.eval_runs
-        self.playground_jobs = BackgroundRuns(playground.execute, playground.request_stop, "playground-run")
-        self.eval_jobs = BackgroundRuns(eval_runs.execute, eval_runs.request_stop, "eval-run")
+        self.playground_jobs = QueuedRuns(playground, self.queue.send, PLAYGROUND_CELL)
+        self.playground_tries = BackgroundRuns(playground.execute, playground.request_stop, "playground-try")
+        self.eval_jobs = QueuedRuns(eval_runs, self.queue.send, EVAL_ITEM)
 
     def uow(self) -> SqlUnitOfWork:
         return SqlUnitOfWork(self.session_factory)
@@ -108,7 +115,6 @@ class Container:
         return PlaygroundService(
             self.uow, self.llm_runtime, self.runlog_writer,
             max_concurrency=self.settings.playground.max_concurrency, max_rows=self.settings.playground.max_rows,
-            lease_s=self.settings.playground.lease_s,
         )  # fmt: skip
 
     @property
@@ -121,7 +127,7 @@ class Container:
         pipeline = RagPipeline(self.llm_runtime, self.rag, self.prompts)
         return EvalRunService(
             self.uow, pipeline, self.runlog_writer, judge_for=self.judge,
-            concurrency=self.settings.evaluation.concurrency, lease_s=self.settings.evaluation.lease_s,
+            concurrency=self.settings.evaluation.concurrency,
         )  # fmt: skip
 
     @property
@@ -183,8 +189,8 @@ class Container:
             if self._closed:
                 return
             self._closed = True
-        self.playground_jobs.close()  # cells in progress finish and are stored and logged
-        self.eval_jobs.close()
+        self.playground_tries.close()  # answers being streamed finish and are stored and logged
+        self.queue.close()
         self.runlog_writer.close()
         self.mongo_client.close()
         self.llm_runtime.close()
@@ -192,6 +198,14 @@ class Container:
         self.engine.dispose()
         if self.embedded_mongo is not None:
             self.embedded_mongo.stop()
+
+
+def build_queue(settings: Settings) -> TaskQueue:
+    """The task queue client: cheap, connects on first use (the embedded default's folders are made here)."""
+    return TaskQueue(
+        celery_app(settings), broker_for_display(settings), queue=settings.queue.name,
+        timeout_s=settings.queue.connect_timeout_s,
+    )  # fmt: skip
 
 
 def build_sql(settings: Settings, *, migrate_embedded: bool = True) -> tuple[Engine, sessionmaker[Session]]:

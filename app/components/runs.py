@@ -1,11 +1,11 @@
-"""Background runs (playground and eval runs) as the pages show them: their state as an icon, and whether they go on."""
+"""Long runs (playground and eval runs) as the pages show them: their state as an icon, and whether they go on."""
 
 from __future__ import annotations
 
 from typing import Protocol
 
 from workbench.domain.runs import EvalRunStatus, PlaygroundRunStatus
-from workbench.services.background import BackgroundRuns
+from workbench.services.queued_runs import RunJobs
 
 # Material icons, not emoji: they render the same in every browser (a headless one has no emoji font).
 RUN_STATUS_ICONS: dict[str, str] = {
@@ -26,6 +26,6 @@ class LiveRun(Protocol):
     def live(self) -> bool: ...
 
 
-def is_live(jobs: BackgroundRuns, run: LiveRun) -> bool:
-    """Worked on by this process, or by a runner elsewhere whose lease is current."""
+def is_live(jobs: RunJobs, run: LiveRun) -> bool:
+    """Worked on by the queue's workers (or, for a try, by this process)."""
     return jobs.is_running(run.id) or run.live

@@ -7,6 +7,7 @@ import json
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -16,6 +17,7 @@ from app.views.eval_datasets import state
 from app.views.eval_datasets.browse import to_jsonl
 from app.views.eval_datasets.file_import import NEW
 from tests.e2e.conftest import AppEnvironment, open_page, signed_in
+from tests.workers import running_worker
 from workbench.bootstrap import Container, build_container
 from workbench.domain.users import Role
 from workbench.evaluation.config import EvalConfig
@@ -319,7 +321,7 @@ def test_annotators_cannot_open_the_page(app_env: AppEnvironment) -> None:
 
 
 def test_a_started_run_shows_its_progress_until_it_ends(
-    app_env: AppEnvironment, monkeypatch: pytest.MonkeyPatch
+    app_env: AppEnvironment, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     # A model server nobody listens on: every answer fails at once, so the run ends quickly with each item failed.
     monkeypatch.setenv(
@@ -335,7 +337,7 @@ def test_a_started_run_shows_its_progress_until_it_ends(
     at.text_input(key="evd_run_tags").input("ci, smoke")
     click(at, "evd_run_start")
     assert "Started the run of smoke over facts v1." in texts(at.success)
-    with services() as container:
+    with services() as container, running_worker(tmp_path / "worker.log"):  # the run's items are queue tasks
         [summary] = container.eval_reports.runs()
         run_id = summary.run.id
         assert (summary.run.tags, summary.run.config["model"]) == (("ci", "smoke"), "down")

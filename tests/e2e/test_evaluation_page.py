@@ -8,7 +8,6 @@ import io
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 
 import pandas as pd
 import pytest
@@ -316,16 +315,13 @@ def test_failed_items_and_skipped_scores_are_counted_apart(app_env: AppEnvironme
 def test_a_run_worked_on_elsewhere_shows_its_progress_and_can_be_stopped(seeded: Seeded) -> None:
     service = EvalRunService(seeded.env.uow, ScriptedPipeline(), Recorder())
     (run,) = service.create_run("facts", EvalConfig(model="slow", knowledge_base=None), actor="ana")
-    now = datetime.now(UTC)
-    with seeded.env.uow() as uow:  # another process holds the run, as `workbench eval run` would
-        assert uow.evaluation.claim(run.id, "elsewhere", now, now + timedelta(minutes=5))
-        uow.commit()
+    service.dispatch(run.id)  # sent to the queue's workers, as the Run tab or `workbench eval run` would
     at = evaluation()
     assert "0 of 12 items · 0 failed" in at.get("progress")[0].proto.text
     assert list(table(at, "Exact match")["status"]) == ["running", "completed", "completed"]
     at = select_rows(at, seeded.env, [0])
-    assert "Worked on by another process" in texts(at.caption)
+    assert "Worked on by the queue's workers" in texts(at.caption)
     at.button(key=f"eval_runs_stop_{run.id}").click().run()
     assert not at.exception, at.exception
-    with seeded.env.uow() as uow:
-        assert uow.evaluation.stop_requested(run.id)  # the runner sees it on its next heartbeat
+    stopped = service.run(run.id)
+    assert (stopped.status, stopped.live) == ("stopped", False)  # its queued items are dropped by the workers

@@ -5,12 +5,14 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from app.views.playground.inputs import UPLOADED
 from tests.e2e.conftest import AppEnvironment, open_page, signed_in
+from tests.workers import running_worker
 from workbench.bootstrap import Container, build_container
 from workbench.domain.users import Role
 from workbench.playground.service import RunView
@@ -206,7 +208,7 @@ def test_a_try_streams_two_variants_and_stores_the_run(app_env: AppEnvironment) 
 
 
 @pytest.mark.slow
-def test_a_dataset_run_over_an_upload_completes_and_fills_the_grid(app_env: AppEnvironment) -> None:
+def test_a_dataset_run_over_an_upload_completes_and_fills_the_grid(app_env: AppEnvironment, tmp_path: Path) -> None:
     at = open_page(signed_in(), "playground")
     for position in (0, 1):
         at.number_input(key=f"pg_v{position}_max_tokens").set_value(8)
@@ -216,12 +218,12 @@ def test_a_dataset_run_over_an_upload_completes_and_fills_the_grid(app_env: AppE
     assert at.selectbox(key="pg_ds_map_question").value == "question"
     at.button(key="pg_ds_start").click().run()
     assert not at.exception, at.exception
-    with services() as container:
+    with services() as container, running_worker(tmp_path / "worker.log"):  # the run's cells are queue tasks
         run_id = only_run(container, admin_id(app_env)).id
         deadline = time.monotonic() + 240
         while container.playground.run(run_id).status != "done" and time.monotonic() < deadline:
             time.sleep(1)
-            at.run()  # the page keeps working while the run goes on in the background
+            at.run()  # the page keeps working while a worker works the run
             assert not at.exception, at.exception
         run = container.playground.run(run_id)
         assert (run.kind, run.status, run.counts) == ("dataset", "done", {"ok": 6})
@@ -248,14 +250,14 @@ def wait_for(container: Container, run_id: str, at: AppTest, done: Callable[[Run
 
 
 @pytest.mark.slow
-def test_a_stopped_dataset_run_resumes_without_repeating_cells(app_env: AppEnvironment) -> None:
+def test_a_stopped_dataset_run_resumes_without_repeating_cells(app_env: AppEnvironment, tmp_path: Path) -> None:
     at = open_page(signed_in(), "playground")
     for position in (0, 1):
         at.number_input(key=f"pg_v{position}_max_tokens").set_value(4)
     at.run()
     assert at.selectbox(key="pg_ds_name").value == "playground/support-questions.csv"  # 30 rows
     at.button(key="pg_ds_start").click().run()
-    with services() as container:
+    with services() as container, running_worker(tmp_path / "worker.log"):
         run_id = only_run(container, admin_id(app_env)).id
         wait_for(container, run_id, at, lambda run: run.done_cells >= 4)
         at.button(key="pg_ds_stop").click().run()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from tests.fakes import leases
+from tests.fakes import dispatch
 from tests.fakes.tables import Tables
 from workbench.storage.ports import ScoreTuple
 from workbench.storage.sql.models import (
@@ -95,39 +95,21 @@ class FakeEvaluationRepository:
         repeats = [row.repeat for row in self._tables.where(EvalRunRow, version_id=version_id, config_hash=config_hash)]
         return max(repeats, default=0)
 
-    def claim(self, run_id: str, owner: str, now: datetime, expires_at: datetime) -> bool:
+    def begin_dispatch(self, run_id: str, dispatch_id: str, now: datetime) -> bool:
         run = self.run(run_id)
-        if run is None or not leases.can_claim(run, owner, now):
-            return False
-        run.lease_owner, run.lease_expires_at, run.stop_requested = owner, expires_at, False
-        run.status, run.started_at, run.error, run.finished_at = "running", run.started_at or now, None, None
-        return True
+        started = (run.started_at if run is not None else None) or now
+        return dispatch.begin(run, dispatch_id, status="running", started_at=started, error=None, finished_at=None)
 
-    def renew(self, run_id: str, owner: str, expires_at: datetime) -> bool:
-        return leases.renew(self.run(run_id), owner, expires_at)
+    def end_dispatch(
+        self, run_id: str, dispatch_id: str | None, status: str, error: str | None, finished_at: datetime | None
+    ) -> bool:
+        return dispatch.end(self.run(run_id), dispatch_id, status=status, error=error, finished_at=finished_at)
 
-    def release(self, run_id: str, owner: str, status: str, error: str | None, finished_at: datetime | None) -> bool:
-        run = self.run(run_id)
-        if run is None or not leases.holds(run, owner):
-            return False
-        run.status, run.error, run.finished_at = status, error, finished_at
-        run.lease_owner, run.lease_expires_at, run.stop_requested = None, None, False
-        return True
-
-    def request_stop(self, run_id: str) -> None:
-        run = self.run(run_id)
-        if run is not None and run.lease_owner is not None:  # only a run someone works on can be stopped
-            run.stop_requested = True
-
-    def stop_requested(self, run_id: str) -> bool:
-        run = self.run(run_id)
-        return bool(run is not None and run.stop_requested)
-
-    def set_counts(self, run_id: str) -> tuple[int, int]:
+    def set_counts(self, run_id: str, *, grow_only: bool = False) -> tuple[int, int]:
         statuses = [row.status for row in self._tables.where(EvalResultRow, run_id=run_id)]
         done, failed = len(statuses), statuses.count("failed")
         run = self.run(run_id)
-        if run is not None:
+        if run is not None and not (grow_only and run.done_count >= done):
             run.done_count, run.failed_count = done, failed
         return done, failed
 
@@ -140,6 +122,12 @@ class FakeEvaluationRepository:
 
     def done_item_ids(self, run_id: str) -> set[str]:
         return {row.item_id for row in self._tables.where(EvalResultRow, run_id=run_id)}
+
+    def has_result(self, run_id: str, item_id: str) -> bool:
+        return bool(self._tables.where(EvalResultRow, run_id=run_id, item_id=item_id))
+
+    def item(self, item_id: str) -> EvalItemRow | None:
+        return next(iter(self._tables.where(EvalItemRow, id=item_id)), None)
 
     def delete_failed_results(self, run_id: str) -> None:
         failed = {row.item_id for row in self._tables.where(EvalResultRow, run_id=run_id, status="failed")}

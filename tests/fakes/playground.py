@@ -6,7 +6,7 @@ from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime
 
-from tests.fakes import leases
+from tests.fakes import dispatch
 from tests.fakes.tables import Tables
 from workbench.domain.clock import utcnow
 from workbench.storage.sql.models import PlaygroundCellRow, PlaygroundInputRow, PlaygroundRunRow, PlaygroundVariantRow
@@ -61,24 +61,21 @@ class FakePlaygroundRepository:
             self._tables.delete(row)
         return len(failed)
 
-    def claim(self, run_id: str, owner: str, now: datetime, expires_at: datetime) -> bool:
-        run = self.get(run_id)
-        if run is None or not leases.can_claim(run, owner, now):
-            return False
-        run.lease_owner, run.lease_expires_at, run.stop_requested = owner, expires_at, False
-        return True
+    def has_cell(self, run_id: str, row_index: int, position: int) -> bool:
+        return bool(self._tables.where(PlaygroundCellRow, run_id=run_id, row_index=row_index, position=position))
 
-    def renew(self, run_id: str, owner: str, expires_at: datetime) -> bool:
-        return leases.renew(self.get(run_id), owner, expires_at)
+    def variant(self, run_id: str, position: int) -> PlaygroundVariantRow | None:
+        return next(iter(self._tables.where(PlaygroundVariantRow, run_id=run_id, position=position)), None)
 
-    def release(self, run_id: str, owner: str, status: str, error: str | None, finished_at: datetime | None) -> bool:
-        run = self.get(run_id)
-        if run is None or not leases.holds(run, owner):
-            return False
-        run.status, run.error, run.finished_at = status, error, finished_at
-        run.lease_owner, run.lease_expires_at, run.stop_requested, run.updated_at = None, None, False, utcnow()
-        return True
+    def input_row(self, run_id: str, row_index: int) -> PlaygroundInputRow | None:
+        return next(iter(self._tables.where(PlaygroundInputRow, run_id=run_id, row_index=row_index)), None)
 
-    def stop_requested(self, run_id: str) -> bool:
-        run = self.get(run_id)
-        return bool(run is not None and run.stop_requested)
+    def begin_dispatch(self, run_id: str, dispatch_id: str, now: datetime) -> bool:
+        values = {"status": "running", "error": None, "finished_at": None, "updated_at": now}
+        return dispatch.begin(self.get(run_id), dispatch_id, **values)
+
+    def end_dispatch(
+        self, run_id: str, dispatch_id: str | None, status: str, error: str | None, finished_at: datetime | None
+    ) -> bool:
+        values = {"status": status, "error": error, "finished_at": finished_at, "updated_at": utcnow()}
+        return dispatch.end(self.get(run_id), dispatch_id, **values)

@@ -55,8 +55,7 @@ EXPECTED_COLUMNS = {
     "playground_runs": {
         "id": False, "user_id": True, "title": False, "kind": False, "status": False, "dataset_name": True,
         "dataset_sha256": True, "mapping": False, "concurrency": False, "row_count": False, "error": True,
-        "stop_requested": False, "lease_owner": True, "lease_expires_at": True, "created_at": False,
-        "updated_at": False, "finished_at": True,
+        "dispatch_id": True, "created_at": False, "updated_at": False, "finished_at": True,
     },
     "playground_variants": {
         "id": False, "run_id": False, "position": False, "prompt_name": False, "prompt_version": True,
@@ -114,7 +113,7 @@ EXPECTED_COLUMNS = {
     "eval_runs": {
         "id": False, "version_id": False, "name": False, "config": False, "config_hash": False, "repeat": False,
         "tags": False, "environment": False, "status": False, "item_count": False, "done_count": False,
-        "failed_count": False, "error": True, "lease_owner": True, "lease_expires_at": True, "stop_requested": False,
+        "failed_count": False, "error": True, "dispatch_id": True,
         "created_by": False, "created_at": False, "started_at": True, "finished_at": True,
     },
     "eval_results": {
@@ -300,7 +299,7 @@ def test_upgrade_downgrade_upgrade(db_url: str) -> None:
     assert not migrate.is_up_to_date(db_url)
 
     migrate.upgrade(db_url)
-    assert migrate.current_revision(db_url) == migrate.head_revision() == "0005"
+    assert migrate.current_revision(db_url) == migrate.head_revision() == "0006"
     assert migrate.is_up_to_date(db_url)
     _check_schema(db_url)
 
@@ -342,7 +341,7 @@ def test_plain_alembic_uses_the_settings_url(isolated_environment: Path) -> None
 
     url = f"sqlite:///{isolated_environment.resolve() / 'workbench.db'}"
     assert (isolated_environment / "workbench.db").exists()
-    assert migrate.current_revision(url) == "0005"
+    assert migrate.current_revision(url) == "0006"
 
 
 @pytest.mark.parametrize(

@@ -114,7 +114,7 @@ def test_unset_columns_get_their_defaults_as_on_a_flush() -> None:
                                       created_by="me"))  # fmt: skip
         uow.commit()
     [run] = uow.rows("eval_runs")
-    assert (len(run.id), run.status, run.repeat, run.tags, run.stop_requested) == (32, "pending", 1, [], False)
+    assert (len(run.id), run.status, run.repeat, run.tags, run.dispatch_id) == (32, "pending", 1, [], None)
     assert run.created_at.tzinfo is not None
 
 

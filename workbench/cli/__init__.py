@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from workbench.cli import ingest, serve
+from workbench.cli import ingest, serve, worker
 from workbench.cli.db import db_app
 from workbench.cli.eval import eval_app
 from workbench.cli.kb import kb_app
@@ -12,6 +12,7 @@ from workbench.cli.playground import playground_app
 from workbench.cli.prompts import prompts_app
 from workbench.cli.runlog import runlog_app
 from workbench.cli.user import user_app
+from workbench.cli.worker import queue_app
 
 app = typer.Typer(help="GenAI Workbench command line.", no_args_is_help=True, add_completion=False)
 app.add_typer(db_app, name="db")
@@ -21,10 +22,12 @@ app.add_typer(kb_app, name="kb")
 app.add_typer(prompts_app, name="prompts")
 app.add_typer(playground_app, name="playground")
 app.add_typer(eval_app, name="eval")
+app.add_typer(queue_app, name="queue")
 app.command("seed-demo")(serve.seed_demo)
 app.command("ingest")(ingest.ingest)
 app.command("serve")(serve.serve)
 app.command("demo")(serve.demo)
+app.command("worker")(worker.worker)
 
 
 def main() -> None:

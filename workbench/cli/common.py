@@ -6,7 +6,7 @@ import logging
 import os
 import threading
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import datetime
 
 import typer
@@ -111,9 +111,10 @@ def version_of(registry: PromptRegistry, name: str, ref: str | None) -> PromptVe
 
 
 def wait_for_run(finished: threading.Event, stop: threading.Event, say: Callable[[str], None], what: str,
-                 resume: str, lease_s: float) -> bool:  # fmt: skip
+                 resume: str, leave: Callable[[], None]) -> bool:  # fmt: skip
     """Wait for a run working in another thread; the first Ctrl-C asks it to stop after the `what` in progress
-    (e.g. "items"), a second one leaves at once, saying how to `resume`. True when interrupted."""
+    (e.g. "items"), a second one records the run as stopped (`leave`) and leaves at once, saying how to `resume`.
+    True when interrupted."""
     # An Event, not Thread.join: on Python 3.11 a KeyboardInterrupt inside join() marks the thread as ended while
     # it still runs (threading's bpo-45274 handler releases the lock the running thread holds).
     interrupted = False
@@ -122,8 +123,10 @@ def wait_for_run(finished: threading.Event, stop: threading.Event, say: Callable
             finished.wait(0.2)
         except KeyboardInterrupt:
             if interrupted:
+                with suppress(Exception):  # a database that went away: the run is left running; stop it later
+                    leave()
                 typer.secho(
-                    f"left without waiting for the {what} in progress; in {lease_s:.0f} s resume with `{resume}`",
+                    f"left without waiting for the {what} in progress; resume with `{resume}`",
                     fg=typer.colors.YELLOW, err=True,
                 )  # fmt: skip
                 raise typer.Exit(EXIT_INTERRUPTED) from None

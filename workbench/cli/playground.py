@@ -220,7 +220,9 @@ def _execute(service: PlaygroundService, run_id: str, *, retry_failed: bool) -> 
         # cleanly ("stopped", resumable) instead of being torn down in the middle of a cell.
         threading.Thread(target=work, name=f"playground-cli-{run_id[:8]}", daemon=True).start()
         resume = f"workbench playground resume {run_id} --retry-failed"
-        interrupted = wait_for_run(finished, stop, bar.console.print, "cells", resume, service.lease.total_seconds())
+        interrupted = wait_for_run(
+            finished, stop, bar.console.print, "cells", resume, lambda: service.request_stop(run_id)
+        )
     if outcome:
         raise outcome[0]
     return interrupted

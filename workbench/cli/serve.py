@@ -63,8 +63,14 @@ def _seed_sample_corpus(settings: Settings) -> None:
 def serve(
     port: int = typer.Option(8501, help="HTTP port"),
     address: str = typer.Option("127.0.0.1", help="listen address"),
+    worker: bool | None = typer.Option(
+        None,
+        "--worker/--no-worker",
+        help="start a queue worker beside the app (default: when no broker is configured, i.e. WORKBENCH_QUEUE__"
+        "BROKER_URL is unset; with a broker, workers are started on their own with `workbench worker`)",
+    ),
 ) -> None:
-    """Start the embedded services (when configured so) and the Streamlit app; Ctrl-C stops all."""
+    """Start the embedded services (when configured so), a queue worker and the Streamlit app; Ctrl-C stops all."""
     configure_offline_environment()
     settings = get_settings()
     settings.resolved_data_dir.mkdir(parents=True, exist_ok=True)
@@ -72,7 +78,7 @@ def serve(
         migrate.upgrade(settings.sql_url)
     url, embedded = mongo_url(settings)
     env = dict(os.environ)
-    env["WORKBENCH_MONGODB_URL"] = url  # the app reuses this server; this process stops it on exit
+    env["WORKBENCH_MONGODB_URL"] = url  # the app and the worker reuse this server; this process stops it on exit
     env["WORKBENCH_DATA_DIR"] = str(settings.resolved_data_dir)
     command = [
         sys.executable, "-m", "streamlit", "run", str(PROJECT_ROOT / "app" / "streamlit_app.py"),
@@ -81,13 +87,26 @@ def serve(
     ]  # fmt: skip
     backend = f"embedded {url}" if embedded else "external"
     typer.echo(f"GenAI Workbench on http://{address}:{port}  (run log: {backend})")
+    children: list[subprocess.Popen[bytes]] = []
+    if worker if worker is not None else settings.queue.broker_url is None:
+        # Dataset and eval runs are worked here, not in the app's process: a reload of the app stops none of them.
+        worker_command = [sys.executable, "-m", "workbench.cli", "worker", "--loglevel", "WARNING"]
+        children.append(subprocess.Popen(worker_command, cwd=PROJECT_ROOT, env=env))
     process = subprocess.Popen(command, cwd=PROJECT_ROOT, env=env)
+    children.append(process)
     try:
         process.wait()
     except KeyboardInterrupt:
-        process.terminate()
-        process.wait(timeout=20)
+        pass
     finally:
+        for child in children:  # SIGTERM: the worker finishes the tasks in hand (a warm shutdown)
+            if child.poll() is None:
+                child.terminate()
+        for child in children:
+            try:
+                child.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                child.kill()
         if embedded is not None:
             embedded.stop()
     raise typer.Exit(process.returncode or 0)

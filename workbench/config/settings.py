@@ -15,6 +15,7 @@ from pydantic_settings import (
 )
 
 from workbench.config.llm import LLMSettings
+from workbench.config.queue import QueueSettings
 from workbench.config.rag import RagSettings
 
 Profile = Literal["default", "development", "staging", "production"]
@@ -68,9 +69,6 @@ class PlaygroundSettings(BaseModel):
     max_concurrency: int = Field(default=4, ge=1, le=16)
     max_rows: int = Field(default=5_000, ge=1, le=100_000, description="rows a dataset may have")
     max_upload_mb: float = Field(default=10.0, gt=0, le=500)
-    lease_s: float = Field(
-        default=30.0, ge=5, le=3600, description="a crashed runner's run can be resumed elsewhere after this long"
-    )
 
 
 class EvaluationSettings(BaseModel):
@@ -78,9 +76,6 @@ class EvaluationSettings(BaseModel):
 
     concurrency: int = Field(default=2, ge=1, le=16, description="items answered and scored at once in an eval run")
     judge_timeout_s: float = Field(default=120.0, gt=0, le=3600, description="per judged metric of one item")
-    lease_s: float = Field(
-        default=30.0, ge=5, le=3600, description="a crashed runner's eval run can be resumed elsewhere after this long"
-    )
     max_upload_mb: float = Field(default=10.0, gt=0, le=500, description="largest eval dataset file accepted")
 
 
@@ -114,6 +109,7 @@ class Settings(BaseSettings):
     prompts: PromptSettings = PromptSettings()
     playground: PlaygroundSettings = PlaygroundSettings()
     evaluation: EvaluationSettings = EvaluationSettings()
+    queue: QueueSettings = QueueSettings()
 
     @classmethod
     def settings_customise_sources(

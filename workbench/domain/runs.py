@@ -7,12 +7,14 @@ can be given the other's ending. (A model call's run-log status is `workbench.do
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 
 class PlaygroundRunStatus(StrEnum):
     PENDING = "pending"  # stored, never started
-    RUNNING = "running"  # a runner holds (or held, until its lease ends) the run
+    RUNNING = "running"  # dispatched: its tasks are queued or being worked
     STOPPED = "stopped"  # stopped before every cell was done: resumable
     FAILED = "failed"  # the runner failed; `error` says why: resumable
     DONE = "done"  # every cell stored
@@ -39,3 +41,14 @@ class ResultStatus(StrEnum):
 
     OK = "ok"
     FAILED = "failed"  # no answer: retrieval, the prompt or the model failed
+
+
+@dataclass(frozen=True)
+class Dispatch:
+    """One start (or resume) of a run: its id, held by the run while it is worked, and the units of work sent as
+    tasks (each a list of task arguments after the run and dispatch ids: an eval item's id, a playground cell's
+    row and variant position)."""
+
+    run_id: str
+    id: str
+    units: list[list[Any]] = field(default_factory=list)

@@ -6,7 +6,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from workbench.domain.clock import utcnow
 from workbench.domain.runs import EvalRunStatus
 from workbench.storage.sql.models import EvalRunRow
 
@@ -32,7 +31,7 @@ class RunView:
     started_at: datetime | None
     finished_at: datetime | None
     environment: dict[str, Any] = field(default_factory=dict)
-    lease_expires_at: datetime | None = None
+    dispatch_id: str | None = None
 
     @property
     def progress(self) -> float:
@@ -40,22 +39,14 @@ class RunView:
 
     @property
     def live(self) -> bool:
-        """A runner works on it now. A run left 'running' by a runner that died is not live once its lease ends:
-        it can be resumed then."""
-        return self.status == EvalRunStatus.RUNNING and (
-            self.lease_expires_at is None or self.lease_expires_at > utcnow()
-        )
+        """Dispatched: its tasks are queued or being worked (a stop ends that at once)."""
+        return self.dispatch_id is not None
 
     @property
     def resumable(self) -> bool:
-        """Not being worked on and not completed: pending, stopped, failed, or stalled (even with every item done,
-        a resume records its end and final summaries)."""
+        """Not being worked on and not completed: pending, stopped or failed (even with every item done, a resume
+        records its end and final summaries)."""
         return not self.live and self.status != EvalRunStatus.COMPLETED
-
-    @property
-    def stalled(self) -> bool:
-        """Marked running, but its runner stopped renewing the lease (the process died): resume it."""
-        return self.status == EvalRunStatus.RUNNING and not self.live
 
     @property
     def label(self) -> str:
@@ -71,5 +62,5 @@ def run_view(row: EvalRunRow, names: dict[str, tuple[str, int]]) -> RunView:
         status=EvalRunStatus(row.status), item_count=row.item_count, done_count=row.done_count,
         failed_count=row.failed_count, error=row.error, created_by=row.created_by, created_at=row.created_at,
         started_at=row.started_at, finished_at=row.finished_at, environment=dict(row.environment),
-        lease_expires_at=row.lease_expires_at,
+        dispatch_id=row.dispatch_id,
     )  # fmt: skip

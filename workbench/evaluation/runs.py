@@ -1,8 +1,9 @@
 """Eval runs: a dataset version run through one pinned pipeline configuration, item by item, resumable.
 
-Each item is answered, scored and stored in one transaction; a unique key on (run, item) means a resumed or
-concurrently claimed run can never score an item twice. A lease (conditional UPDATE + heartbeat) keeps a run to
-one runner across processes. A run's per-metric summaries are recomputed every SUMMARY_REFRESH_S while it goes on
+Each item is one task: answered, scored and stored in one transaction, by a queue worker anywhere or by `execute`
+in this process. A unique key on (run, item) means a task delivered twice, or a resumed run, never scores an item
+twice. Each start or resume is a dispatch the run holds while worked; stopping clears it, so queued tasks of that
+dispatch do nothing. A run's per-metric summaries are recomputed every SUMMARY_REFRESH_S while it goes on
 and when it stops or ends, so the dashboard reads aggregates instead of every score. How one item is answered,
 scored and stored is in `scoring`; the record handed out is `run_view.RunView`.
 """
@@ -12,22 +13,21 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from datetime import timedelta
+from collections.abc import Callable, Sequence
+from functools import partial
 from typing import Any
 
 from workbench.domain.clock import utcnow
 from workbench.domain.ids import new_id
-from workbench.domain.runs import EvalRunStatus
+from workbench.domain.runs import Dispatch, EvalRunStatus
+from workbench.domain.work import work_in_threads
 from workbench.evaluation.config import EvalConfig, config_hash
-from workbench.evaluation.datasets import EvalDatasetError, EvalItem, eval_item
+from workbench.evaluation.datasets import EvalDatasetError, eval_item
 from workbench.evaluation.environment import library_versions, resumed_environment
 from workbench.evaluation.metrics import METRICS
 from workbench.evaluation.run_view import RunView, run_view
 from workbench.evaluation.scoring import ItemScorer, Judge, Pipeline, RunLogSink
 from workbench.evaluation.summaries import summarise
-from workbench.services.leases import LeaseHeartbeat, renewal, runner_name
 from workbench.storage.ports import UnitOfWork
 from workbench.storage.sql.models import EvalRunRow
 
@@ -47,7 +47,7 @@ class EvalRunError(ValueError):
 
 
 class RunBusy(EvalRunError):
-    """Another runner holds the run's lease."""
+    """The run is being worked already (by queue workers or another process)."""
 
 
 class EvalRunService:
@@ -59,14 +59,15 @@ class EvalRunService:
         *,
         judge_for: Callable[[str], Judge] | None = None,
         concurrency: int = 1,
-        lease_s: float = 30.0,
     ) -> None:
         self._uow = uow_factory
         self._pipeline = pipeline
         self._items = ItemScorer(uow_factory, pipeline, runlog)
         self._judge_for = judge_for
         self.concurrency = max(1, concurrency)
-        self.lease = timedelta(seconds=lease_s)
+        self._judges: dict[str, Judge] = {}
+        self._judges_lock = threading.Lock()  # also guards _refreshed
+        self._refreshed: dict[str, float] = {}  # run id -> when this process last refreshed its summaries
 
     # Creating ---------------------------------------------------------------------------------------------------
 
@@ -112,6 +113,47 @@ class EvalRunService:
         return [self.run(run_id) for run_id in ids]
 
     # Running ----------------------------------------------------------------------------------------------------
+    # A run is worked as one task per unscored item (`work_item`), by queue workers or by `execute` here. Each
+    # start or resume is a dispatch: the run holds its id while worked, and a task of another dispatch does nothing.
+
+    def dispatch(self, run_id: str, *, retry_failed: bool = False) -> Dispatch:
+        """Give the run a new dispatch over its unscored items (the task units). Raises RunBusy when it is being
+        worked already; a run with nothing left to do is recorded as completed at once."""
+        dispatch_id, now = new_id(), utcnow()
+        with self._uow() as uow:
+            run = uow.evaluation.run(run_id)
+            if run is None:
+                raise EvalRunError(f"There is no eval run {run_id}.")
+            if not uow.evaluation.begin_dispatch(run_id, dispatch_id, now):
+                uow.rollback()
+                raise RunBusy(f"Run '{run.name}' is being worked on already. Stop it first, or wait until it ends.")
+            environment = resumed_environment(run.environment, now)
+            if environment is not None:
+                run.environment = environment
+            if retry_failed:
+                uow.evaluation.delete_failed_results(run_id)
+            done_count, _ = uow.evaluation.set_counts(run_id)
+            done = uow.evaluation.done_item_ids(run_id)
+            units = [[row.id] for row in uow.evaluation.items(run.version_id) if row.id not in done]
+            if not units and done_count >= run.item_count:
+                self._end(uow, run_id, dispatch_id, EvalRunStatus.COMPLETED)
+            uow.commit()
+        return Dispatch(run_id, dispatch_id, units)
+
+    def work_item(self, run_id: str, dispatch_id: str, item_id: str) -> bool:
+        """Answer, score and store one item of a dispatch (one queue task); safe to run twice. False when there was
+        nothing to do: the run was stopped, resumed anew or deleted, or the item is stored already."""
+        with self._uow() as uow:
+            run = uow.evaluation.run(run_id)
+            if run is None or run.dispatch_id != dispatch_id:
+                return False
+            row = uow.evaluation.item(item_id)
+            stored = uow.evaluation.has_result(run_id, item_id)
+            uow.commit()  # expire_on_commit is off: the rows read stay readable after the session
+        if row is not None and not stored:
+            self._items.work(run, eval_item(row), self._judge(run.config))
+        self._after_item(run, dispatch_id)
+        return row is not None and not stored
 
     def execute(
         self,
@@ -120,123 +162,105 @@ class EvalRunService:
         stop: threading.Event | None = None,
         on_item: Callable[[int, int], None] | None = None,
         retry_failed: bool = False,
-        owner: str | None = None,
     ) -> RunView:
-        """Work the run's unscored items until done or stopped; returns the run after. Safe to call again.
+        """Work the run's unscored items in this process, `concurrency` at a time, until done or stopped; returns
+        the run after. Safe to call again.
 
-        on_item(done, total) after each stored item (from worker threads). Raises RunBusy when another runner
-        holds the run. Ctrl-C stops like a stop request: the items in progress are finished and stored.
+        on_item(done, total) after each stored item (from worker threads). Raises RunBusy when it is being worked
+        already. Ctrl-C stops like a stop request: the items in progress are finished and stored.
         """
-        owner = owner or runner_name()
         stop = stop or threading.Event()
-        judge = self._judge(self.run(run_id).config)  # before the claim: a judge that cannot be built leaves no lease
-        run, items = self._claim(run_id, owner, retry_failed)
-        failure: BaseException | None = None
-        renew = renewal(self._uow, lambda uow: uow.evaluation, run_id, owner, self.lease)
-        beat = LeaseHeartbeat(f"eval run {run_id}", renew, self.lease, stop)
+        run = self.run(run_id)
+        self._judge(run.config)  # a judge that cannot be built fails here, before the run is dispatched
+        dispatch = self.dispatch(run_id, retry_failed=retry_failed)
+        done = run.item_count - len(dispatch.units)
         try:
-            with beat:
-                self._work(run, items, judge, stop, on_item)
-        except BaseException as exc:
-            failure = exc
+            units = [partial(self.work_item, run_id, dispatch.id, unit[0]) for unit in dispatch.units]
+            for _ in work_in_threads(units, self.concurrency, stop, f"eval-{run_id[:8]}"):
+                done += 1
+                if on_item is not None:
+                    on_item(done, run.item_count)
+        except KeyboardInterrupt:
+            self._end_quietly(run_id, dispatch.id, EvalRunStatus.STOPPED)
             raise
-        finally:
-            self._release(run_id, owner, failure, beat.lost)
+        except BaseException as exc:
+            self._end_quietly(run_id, dispatch.id, EvalRunStatus.FAILED, f"{type(exc).__name__}: {exc}")
+            raise
+        if stop.is_set():
+            self._end_quietly(run_id, dispatch.id, EvalRunStatus.STOPPED)
         return self.run(run_id)
 
     def request_stop(self, run_id: str) -> None:
-        """Ask whoever works this run (here or in another process) to stop after the items in progress."""
+        """Stop the run wherever it is worked: queued items are not started; those in progress finish and are
+        stored."""
         with self._uow() as uow:
-            uow.evaluation.request_stop(run_id)
+            self._end(uow, run_id, None, EvalRunStatus.STOPPED)
             uow.commit()
 
-    def _claim(self, run_id: str, owner: str, retry_failed: bool) -> tuple[EvalRunRow, list[EvalItem]]:
-        now = utcnow()
-        with self._uow() as uow:
-            run = uow.evaluation.run(run_id)
-            if run is None:
-                raise EvalRunError(f"There is no eval run {run_id}.")
-            if not uow.evaluation.claim(run_id, owner, now, now + self.lease):
-                uow.rollback()
-                raise RunBusy(
-                    f"Run '{run.name}' is being worked on elsewhere ({run.lease_owner}). Stop it there, or wait "
-                    "until its lease ends and resume it."
-                )
-            environment = resumed_environment(run.environment, now)
-            if environment is not None:
-                run.environment = environment
-            if retry_failed:
-                uow.evaluation.delete_failed_results(run_id)
-                uow.evaluation.set_counts(run_id)
-            done = uow.evaluation.done_item_ids(run_id)
-            items = [eval_item(row) for row in uow.evaluation.items(run.version_id) if row.id not in done]
-            uow.commit()  # expire_on_commit is off: the run's loaded fields stay readable after the session
-        return run, items
+    def fail(self, run_id: str, dispatch_id: str, message: str) -> None:
+        """Record that a dispatch could not go on (a task failed for good, the queue did not take it): resumable."""
+        self._end_quietly(run_id, dispatch_id, EvalRunStatus.FAILED, message)
+
+    def progress(self, run_id: str) -> tuple[bool, str | None]:
+        """(being worked, why its last dispatch failed) in one read."""
+        view = self.run(run_id)
+        return view.live, view.error
 
     def _judge(self, config: dict[str, Any]) -> Judge | None:
+        """The judge of the run's judge model, built once per service and model (it may start a local model)."""
         if not any(METRICS[m].needs_judge for m in config["metrics"]):
             return None
         if self._judge_for is None:
             raise EvalRunError("This run asks for judged metrics but no judge can be built here.")
-        return self._judge_for(config["judge_model"])
+        model = config["judge_model"]
+        with self._judges_lock:
+            if model not in self._judges:
+                self._judges[model] = self._judge_for(model)
+            return self._judges[model]
 
-    def _work(
-        self, run: EvalRunRow, items: list[EvalItem], judge: Judge | None, stop: threading.Event,
-        on_item: Callable[[int, int], None] | None,
-    ) -> None:  # fmt: skip
-        pending: Iterator[EvalItem] = iter(items)
-        in_flight: set[Future[None]] = set()
-        done = run.item_count - len(items)
-        refreshed = time.monotonic()
-        with ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix=f"eval-{run.id[:8]}") as pool:
-            while True:
-                while len(in_flight) < self.concurrency and not stop.is_set():
-                    item = next(pending, None)
-                    if item is None:
-                        break
-                    in_flight.add(pool.submit(self._items.work, run, item, judge))
-                if not in_flight:
-                    return
-                finished, in_flight = wait(in_flight, return_when=FIRST_COMPLETED)
-                for future in finished:
-                    future.result()
-                    done += 1
-                    if on_item is not None:
-                        on_item(done, run.item_count)
-                if time.monotonic() - refreshed > SUMMARY_REFRESH_S:  # the dashboard shows means while it runs
-                    self._refresh_quietly(run.id)
-                    refreshed = time.monotonic()
+    def _after_item(self, run: EvalRunRow, dispatch_id: str) -> None:
+        """Count again after the item's own commit (the last worker to commit sees every result) and record the
+        end when every item is stored; refresh the summaries now and then while the run goes on."""
+        with self._uow() as uow:
+            done, _ = uow.evaluation.set_counts(run.id, grow_only=True)
+            ended = done >= run.item_count and self._end(uow, run.id, dispatch_id, EvalRunStatus.COMPLETED)
+            uow.commit()
+        if not ended and self._refresh_due(run.id):  # the dashboard shows means while it runs
+            self._refresh_quietly(run.id)
 
-    def _release(self, run_id: str, owner: str, failure: BaseException | None, lost: bool) -> None:
-        if lost:
-            return  # someone else holds the run now: its state is theirs to record
+    def _end(
+        self, uow: UnitOfWork, run_id: str, dispatch_id: str | None, status: EvalRunStatus, error: str | None = None
+    ) -> bool:
+        """End the dispatch (None: whichever holds the run) with its final counts and summaries, in the caller's
+        transaction; False when it was not held (ended already, or superseded), and then nothing is written."""
+        finished_at = utcnow() if status == EvalRunStatus.COMPLETED else None
+        if not uow.evaluation.end_dispatch(run_id, dispatch_id, status, error and error[:2000], finished_at):
+            return False
+        uow.evaluation.set_counts(run_id)
+        # Final summaries in the same transaction, so only the one who ended the dispatch writes them.
+        uow.evaluation.replace_summaries(run_id, summarise(run_id, uow.evaluation.metric_values(run_id)))
+        return True
+
+    def _end_quietly(self, run_id: str, dispatch_id: str, status: EvalRunStatus, error: str | None = None) -> None:
         try:
             with self._uow() as uow:
-                run = uow.evaluation.run(run_id)
-                if run is None:
-                    return
-                done, _ = uow.evaluation.set_counts(run_id)
-                error = None
-                if isinstance(failure, KeyboardInterrupt):  # Ctrl-C: a stop, not a failure
-                    status = EvalRunStatus.STOPPED
-                elif failure is not None:
-                    status, error = EvalRunStatus.FAILED, f"{type(failure).__name__}: {failure}"[:2000]
-                else:
-                    status = EvalRunStatus.COMPLETED if done >= run.item_count else EvalRunStatus.STOPPED
-                finished_at = utcnow() if status == EvalRunStatus.COMPLETED else None
-                if not uow.evaluation.release(run_id, owner, status, error, finished_at):
-                    uow.rollback()  # the lease went to another runner: the run's state and summaries are theirs
-                    return
-                # Final summaries in the same transaction, so only the lease holder writes them.
-                uow.evaluation.replace_summaries(run_id, summarise(run_id, uow.evaluation.metric_values(run_id)))
+                self._end(uow, run_id, dispatch_id, status, error)
                 uow.commit()
-        except Exception as exc:  # noqa: BLE001 - the lease expires by itself; the run stays resumable
+        except Exception as exc:  # noqa: BLE001 - the run stays resumable: Stop, then Resume, ends it by hand
             log.warning("eval run %s: could not record the end of the run: %s", run_id, exc)
+
+    def _refresh_due(self, run_id: str) -> bool:
+        now = time.monotonic()
+        with self._judges_lock:
+            if now - self._refreshed.get(run_id, 0.0) < SUMMARY_REFRESH_S:
+                return False
+            self._refreshed[run_id] = now
+            return True
 
     # Summaries and reading --------------------------------------------------------------------------------------
 
     def _refresh_quietly(self, run_id: str) -> None:
-        """A refresh for the dashboard's sake never fails the run; the final one is written on release."""
+        """A refresh for the dashboard's sake never fails the run; the final one is written when the run ends."""
         try:
             self.refresh_summaries(run_id)
         except Exception as exc:  # noqa: BLE001 - a busy database or a concurrent refresh: the next one will do

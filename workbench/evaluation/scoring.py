@@ -81,7 +81,7 @@ class ItemScorer:
                         status=s.status.value, cause=s.cause.value if s.cause else None, detail=s.detail,
                     ) for s in scores
                 ])  # fmt: skip
-                uow.evaluation.set_counts(run.id)
+                uow.evaluation.set_counts(run.id, grow_only=True)
                 uow.commit()
         except Exception as exc:
             if is_unique_violation(exc):  # scored by another runner meanwhile: theirs stands

@@ -6,7 +6,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from workbench.domain.clock import utcnow
 from workbench.domain.runs import CellStatus, PlaygroundRunStatus
 from workbench.playground.variants import Variant
 from workbench.storage.sql.models import PlaygroundCellRow, PlaygroundRunRow, PlaygroundVariantRow
@@ -44,8 +43,7 @@ class RunView:
     finished_at: datetime | None
     error: str | None
     counts: dict[str, int] = field(default_factory=dict)  # cell status -> number
-    lease_owner: str | None = None
-    lease_expires_at: datetime | None = None
+    dispatch_id: str | None = None
 
     @property
     def total_cells(self) -> int:
@@ -65,12 +63,8 @@ class RunView:
 
     @property
     def live(self) -> bool:
-        """Being worked on by some runner, here or in another process, whose lease has not run out."""
-        return (
-            self.status == PlaygroundRunStatus.RUNNING
-            and self.lease_expires_at is not None
-            and self.lease_expires_at > utcnow()
-        )
+        """Dispatched: its tasks are queued or being worked, by whichever worker (or this process)."""
+        return self.dispatch_id is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,8 +96,7 @@ def run_view(row: PlaygroundRunRow, variant_count: int, counts: dict[str, int]) 
         id=row.id, title=row.title, kind=row.kind, status=PlaygroundRunStatus(row.status), user_id=row.user_id,
         dataset_name=row.dataset_name, mapping=dict(row.mapping or {}), concurrency=row.concurrency,
         row_count=row.row_count, variant_count=variant_count, created_at=row.created_at,
-        finished_at=row.finished_at, error=row.error, counts=dict(counts), lease_owner=row.lease_owner,
-        lease_expires_at=row.lease_expires_at,
+        finished_at=row.finished_at, error=row.error, counts=dict(counts), dispatch_id=row.dispatch_id,
     )  # fmt: skip
 
 

@@ -2,8 +2,9 @@
 
 The same code serves the side-by-side try on the Playground page (one row, the form's values, streamed) and
 dataset runs (many rows, bounded concurrency, a progress callback). A run is resumable: its variants and input
-rows are stored with it, a finished cell is never worked on again (the unique key (run, row, variant) holds it),
-and a lease keeps two runners, in this process or another, off the same run. How one cell is worked, stored and
+rows are stored with it, a finished cell is never worked on again (the unique key (run, row, variant) holds it).
+Dataset runs are worked as tasks by queue workers (one per cell); each start or resume is a dispatch the run holds
+while worked, so a stop drops the tasks still queued. How one cell is worked, stored and
 logged is in `cells`; the records handed out are in `records`.
 """
 
@@ -12,13 +13,14 @@ from __future__ import annotations
 import logging
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from datetime import timedelta
+from collections.abc import Callable, Mapping, Sequence
+from functools import partial
 from typing import Any
 
 from workbench.domain.clock import utcnow
-from workbench.domain.runs import PlaygroundRunStatus
+from workbench.domain.ids import new_id
+from workbench.domain.runs import Dispatch, PlaygroundRunStatus
+from workbench.domain.work import work_in_threads
 from workbench.playground.cells import CellWorker, OnDelta, RunLogSink, Runtime
 from workbench.playground.creation import new_run
 from workbench.playground.errors import PlaygroundError, RunBusy
@@ -26,9 +28,7 @@ from workbench.playground.export import grid_csv
 from workbench.playground.records import Cell, RunSnapshot, RunView, cell_of, run_view, variant_of
 from workbench.playground.variants import Variant
 from workbench.prompting.templates import PromptTemplate, TemplateError
-from workbench.services.leases import LeaseHeartbeat, renewal, runner_name
 from workbench.storage.ports import UnitOfWork
-from workbench.storage.sql.models import PlaygroundRunRow
 
 # The records and errors callers get from this service are importable from here too.
 __all__ = ["Cell", "PlaygroundError", "PlaygroundService", "RunBusy", "RunSnapshot", "RunView"]
@@ -45,13 +45,11 @@ class PlaygroundService:
         *,
         max_concurrency: int = 4,
         max_rows: int = 5_000,
-        lease_s: float = 30.0,
     ) -> None:
         self._uow = uow_factory
         self._cells = CellWorker(uow_factory, runtime, runlog)
         self.max_concurrency = max_concurrency
         self.max_rows = max_rows
-        self.lease = timedelta(seconds=lease_s)
 
     # Creating ---------------------------------------------------------------------------------------------------
 
@@ -80,6 +78,58 @@ class PlaygroundService:
         return planned.run.id
 
     # Running ----------------------------------------------------------------------------------------------------
+    # A run is worked as one task per missing cell (`work_cell`), by queue workers or by `execute` here. Each start
+    # or resume is a dispatch: the run holds its id while worked, and a task of another dispatch does nothing.
+
+    def dispatch(self, run_id: str, *, retry_failed: bool = False) -> Dispatch:
+        """Give the run a new dispatch over its missing cells (units [row, position], row by row: the first rows
+        of every variant finish first, so a stopped run is comparable so far). Raises RunBusy when it is being
+        worked already; a run with nothing left to do is recorded as done at once."""
+        dispatch_id, now = new_id(), utcnow()
+        with self._uow() as uow:
+            run = uow.playground.get(run_id)
+            if run is None:
+                raise PlaygroundError(f"There is no playground run {run_id}.")
+            if not uow.playground.begin_dispatch(run_id, dispatch_id, now):
+                uow.rollback()
+                raise RunBusy(f"Run '{run.title}' is being worked on already. Stop it first, or wait until it ends.")
+            if retry_failed:
+                uow.playground.delete_failed_cells(run_id)
+            positions = sorted(v.position for v in uow.playground.variants(run_id))
+            done = uow.playground.done_keys(run_id)
+            units = [
+                [row, position] for row in range(run.row_count) for position in positions
+                if (row, position) not in done
+            ]  # fmt: skip
+            if not units:
+                uow.playground.end_dispatch(run_id, dispatch_id, PlaygroundRunStatus.DONE, None, utcnow())
+            uow.commit()
+        return Dispatch(run_id, dispatch_id, units)
+
+    def work_cell(
+        self, run_id: str, dispatch_id: str, row: int, position: int, on_delta: OnDelta | None = None
+    ) -> Cell | None:
+        """Work and store one cell of a dispatch (one queue task); safe to run twice. None when there was nothing
+        to do: the run was stopped, resumed anew or deleted, or the cell is stored already."""
+        with self._uow() as uow:
+            run = uow.playground.get(run_id)
+            if run is None or run.dispatch_id != dispatch_id:
+                return None
+            variant_row = uow.playground.variant(run_id, position)
+            inputs = uow.playground.input_row(run_id, row)
+            stored = uow.playground.has_cell(run_id, row, position)
+            uow.commit()  # expire_on_commit is off: the rows read stay readable after the session
+        cell = None
+        if variant_row is not None and inputs is not None and not stored:
+            variant = variant_of(variant_row)
+            template: PromptTemplate | TemplateError
+            try:
+                template = variant.template
+            except TemplateError as exc:
+                template = exc
+            cell = self._cells.work(run, variant, template, row, position, dict(inputs.values), on_delta)
+        self._after_cell(run_id, dispatch_id, run.row_count)
+        return cell
 
     def execute(
         self,
@@ -89,139 +139,71 @@ class PlaygroundService:
         on_cell: Callable[[Cell], None] | None = None,
         on_delta: OnDelta | None = None,
         retry_failed: bool = False,
-        owner: str | None = None,
     ) -> RunView:
-        """Work the run's missing cells, `concurrency` at a time, until done or stopped; returns the run after.
+        """Work the run's missing cells in this process, `concurrency` at a time, until done or stopped; returns
+        the run after.
 
         stop: set it (or call request_stop from anywhere) to finish the cells in progress and start no more.
         on_cell(cell) after each stored cell; on_delta(row, position, text) as answers stream (worker threads).
         retry_failed: work the cells that ended in an error or timeout again.
-        Raises RunBusy when another runner holds the run.
+        Raises RunBusy when it is being worked already.
         """
-        owner = owner or runner_name()
         stop = stop or threading.Event()
-        run, variants, inputs, todo = self._claim(run_id, owner, retry_failed)
-        templates: dict[int, PromptTemplate | TemplateError] = {}
-        for position, variant in variants.items():
-            try:
-                templates[position] = variant.template
-            except TemplateError as exc:
-                templates[position] = exc
-        failure: BaseException | None = None
-        renew = renewal(self._uow, lambda uow: uow.playground, run_id, owner, self.lease)
-        beat = LeaseHeartbeat(f"playground run {run_id}", renew, self.lease, stop)
+        dispatch = self.dispatch(run_id, retry_failed=retry_failed)
+        with self._uow() as uow:
+            run = uow.playground.get(run_id)
+            concurrency = run.concurrency if run is not None else 1
+        units = [partial(self.work_cell, run_id, dispatch.id, unit[0], unit[1], on_delta) for unit in dispatch.units]
         try:
-            with beat:
-                self._work(run, variants, templates, inputs, todo, stop, on_cell, on_delta)
-        except BaseException as exc:
-            failure = exc
+            for cell in work_in_threads(units, concurrency, stop, f"playground-{run_id[:8]}"):
+                if cell is not None and on_cell is not None:
+                    on_cell(cell)
+        except KeyboardInterrupt:  # Ctrl-C: a stop, not a failure
+            self._end_quietly(run_id, dispatch.id, PlaygroundRunStatus.STOPPED)
             raise
-        finally:
-            self._release(run_id, owner, failure, beat.lost)
+        except BaseException as exc:
+            self._end_quietly(run_id, dispatch.id, PlaygroundRunStatus.FAILED, _failure_text(exc))
+            raise
+        if stop.is_set():
+            self._end_quietly(run_id, dispatch.id, PlaygroundRunStatus.STOPPED)
         return self.run(run_id)
 
     def request_stop(self, run_id: str) -> None:
-        """Ask whoever runs this run (here or in another process) to stop after the cells in progress."""
+        """Stop the run wherever it is worked: queued cells are not started; those in progress finish and are
+        stored."""
         with self._uow() as uow:
-            run = uow.playground.get(run_id)
-            if run is not None and run.lease_owner is not None:
-                run.stop_requested = True
-                uow.commit()
+            uow.playground.end_dispatch(run_id, None, PlaygroundRunStatus.STOPPED, None, None)
+            uow.commit()
 
-    def _claim(
-        self, run_id: str, owner: str, retry_failed: bool
-    ) -> tuple[PlaygroundRunRow, dict[int, Variant], dict[int, dict[str, Any]], list[tuple[int, int]]]:
-        now = utcnow()
+    def fail(self, run_id: str, dispatch_id: str, message: str) -> None:
+        """Record that a dispatch could not go on (a task failed for good, the queue did not take it): resumable."""
+        self._end_quietly(run_id, dispatch_id, PlaygroundRunStatus.FAILED, message[:2000])
+
+    def progress(self, run_id: str) -> tuple[bool, str | None]:
+        """(being worked, why its last dispatch failed) in one read."""
         with self._uow() as uow:
             run = uow.playground.get(run_id)
             if run is None:
                 raise PlaygroundError(f"There is no playground run {run_id}.")
-            if not uow.playground.claim(run_id, owner, now, now + self.lease):
-                uow.rollback()
-                until = run.lease_expires_at.strftime("%H:%M:%S UTC") if run.lease_expires_at else "soon"
-                raise RunBusy(
-                    f"Run '{run.title}' is being worked on elsewhere ({run.lease_owner}); its lease ends at {until}. "
-                    "Stop it there, or wait until the lease ends and resume it."
-                )
-            if retry_failed:
-                uow.playground.delete_failed_cells(run_id)
-            run.status, run.error, run.finished_at = PlaygroundRunStatus.RUNNING, None, None
-            variants = {row.position: variant_of(row) for row in uow.playground.variants(run_id)}
-            inputs = {row.row_index: dict(row.values) for row in uow.playground.inputs(run_id)}
-            done = uow.playground.done_keys(run_id)
+            return run.dispatch_id is not None, run.error
+
+    def _after_cell(self, run_id: str, dispatch_id: str, row_count: int) -> None:
+        """Count after the cell's own commit (the last worker to commit sees every cell); record the end when every
+        cell is stored."""
+        with self._uow() as uow:
+            done = sum(uow.playground.cell_counts([run_id]).get(run_id, {}).values())
+            if done >= row_count * len(uow.playground.variants(run_id)):
+                uow.playground.end_dispatch(run_id, dispatch_id, PlaygroundRunStatus.DONE, None, utcnow())
             uow.commit()
-        # Row by row: the first rows of every variant finish first, so a stopped run is comparable so far.
-        todo = [
-            (row, position) for row in sorted(inputs) for position in sorted(variants) if (row, position) not in done
-        ]
-        return run, variants, inputs, todo
 
-    def _work(
-        self,
-        run: PlaygroundRunRow,
-        variants: dict[int, Variant],
-        templates: dict[int, PromptTemplate | TemplateError],
-        inputs: dict[int, dict[str, Any]],
-        todo: list[tuple[int, int]],
-        stop: threading.Event,
-        on_cell: Callable[[Cell], None] | None,
-        on_delta: OnDelta | None,
-    ) -> None:
-        pending: Iterator[tuple[int, int]] = iter(todo)
-        in_flight: set[Future[Cell]] = set()
-        limit = max(1, run.concurrency)
-        # On an error the loop ends; leaving the pool waits for the cells in progress, which are stored.
-        with ThreadPoolExecutor(max_workers=limit, thread_name_prefix=f"playground-{run.id[:8]}") as pool:
-            while True:
-                while len(in_flight) < limit and not stop.is_set():
-                    key = next(pending, None)
-                    if key is None:
-                        break
-                    row, position = key
-                    in_flight.add(
-                        pool.submit(
-                            self._cells.work,
-                            run,
-                            variants[position],
-                            templates[position],
-                            row,
-                            position,
-                            inputs[row],
-                            on_delta,
-                        )
-                    )
-                if not in_flight:
-                    return
-                finished, in_flight = wait(in_flight, return_when=FIRST_COMPLETED)
-                for future in finished:
-                    cell = future.result()
-                    if on_cell is not None:
-                        on_cell(cell)
-
-    def _release(self, run_id: str, owner: str, failure: BaseException | None, lost: bool) -> None:
-        if lost:
-            return  # someone else holds the run now: its state is theirs to record
+    def _end_quietly(
+        self, run_id: str, dispatch_id: str, status: PlaygroundRunStatus, error: str | None = None
+    ) -> None:  # fmt: skip
         try:
             with self._uow() as uow:
-                run = uow.playground.get(run_id)
-                if run is None:
-                    return
-                done = len(uow.playground.done_keys(run_id))
-                total = run.row_count * len(uow.playground.variants(run_id))
-                error = None
-                if isinstance(failure, KeyboardInterrupt):  # Ctrl-C: a stop, not a failure
-                    status = PlaygroundRunStatus.STOPPED
-                elif failure is not None:
-                    status, error = PlaygroundRunStatus.FAILED, _failure_text(failure)
-                else:
-                    status = PlaygroundRunStatus.DONE if done >= total else PlaygroundRunStatus.STOPPED
-                finished_at = utcnow() if status == PlaygroundRunStatus.DONE else None
-                # Conditional on still holding the lease: a runner that lost it never clears the new owner's.
-                if not uow.playground.release(run_id, owner, status, error, finished_at):
-                    uow.rollback()
-                    return
+                uow.playground.end_dispatch(run_id, dispatch_id, status, error, None)
                 uow.commit()
-        except Exception as exc:  # noqa: BLE001 - the lease expires by itself; the run stays resumable
+        except Exception as exc:  # noqa: BLE001 - the run stays resumable: Stop, then Resume, ends it by hand
             log.warning("playground run %s: could not record the end of the run: %s", run_id, exc)
 
     # Reading ----------------------------------------------------------------------------------------------------

@@ -26,7 +26,7 @@ from workbench.evaluation.runs import MAX_REPEATS, EvalRunError, EvalRunService
 from workbench.llm.catalog import ModelCatalog
 from workbench.prompting.registry import PRODUCTION, PromptRegistry, PromptSummary
 from workbench.rag.engine import RagEngine
-from workbench.services.background import BackgroundRuns
+from workbench.services.queued_runs import RunJobs
 
 NONE = ""  # the "no knowledge base" and "no judge" choice
 DEFAULT_PROMPT = "rag-answer"
@@ -34,7 +34,7 @@ DEFAULT_KB = "sample"
 
 
 def render(
-    user: UserView, *, datasets: EvalDatasetService, runs: EvalRunService, jobs: BackgroundRuns,
+    user: UserView, *, datasets: EvalDatasetService, runs: EvalRunService, jobs: RunJobs,
     prompts: PromptRegistry, rag: RagEngine, catalog: ModelCatalog,
 ) -> None:  # fmt: skip
     show_notice("run")
@@ -186,7 +186,7 @@ def metrics_frame() -> pd.DataFrame:
     ])  # fmt: skip
 
 
-def start(runs: EvalRunService, jobs: BackgroundRuns, user: UserView, launch: Launch) -> None:
+def start(runs: EvalRunService, jobs: RunJobs, user: UserView, launch: Launch) -> None:
     """Create the runs and start each in the background (they run side by side); problems are shown, not raised."""
     if not launch.settings["metrics"]:
         st.error("Choose at least one metric to compute.", icon=":material/error:")

@@ -16,7 +16,7 @@ from app.components.runs import RUN_STATUS_ICONS, is_live
 from workbench.domain.runs import EvalRunStatus
 from workbench.domain.users import UserView
 from workbench.evaluation.runs import EvalRunError, EvalRunService, RunView
-from workbench.services.background import BackgroundRuns
+from workbench.services.queued_runs import RunJobs
 
 WATCHED = "evd_watched"  # run ids started from this session, newest first
 UNFINISHED = tuple(status for status in EvalRunStatus if status != EvalRunStatus.COMPLETED)
@@ -27,7 +27,7 @@ def watch(run_ids: list[str]) -> None:
     st.session_state[WATCHED] = list(dict.fromkeys([*run_ids, *st.session_state.get(WATCHED, [])]))[:MAX_SHOWN]
 
 
-def panel(user: UserView, runs: EvalRunService, jobs: BackgroundRuns) -> None:
+def panel(user: UserView, runs: EvalRunService, jobs: RunJobs) -> None:
     shown = listed(runs, user)
     if not shown:
         st.caption("No run of yours is in progress. Runs you start appear here; all runs are on the Evaluation page.")
@@ -42,7 +42,7 @@ def listed(runs: EvalRunService, user: UserView) -> list[RunView]:
     return runs.runs(ids=sorted(watched), created_by=user.username, statuses=UNFINISHED, limit=MAX_SHOWN)
 
 
-def _body(runs: EvalRunService, jobs: BackgroundRuns, run_ids: list[str], was_live: bool) -> None:
+def _body(runs: EvalRunService, jobs: RunJobs, run_ids: list[str], was_live: bool) -> None:
     current = []
     for run_id in run_ids:
         try:
@@ -57,7 +57,7 @@ def _body(runs: EvalRunService, jobs: BackgroundRuns, run_ids: list[str], was_li
             card(jobs, run, running)
 
 
-def card(jobs: BackgroundRuns, run: RunView, live: bool) -> None:
+def card(jobs: RunJobs, run: RunView, live: bool) -> None:
     config = run.config
     kb = config.get("knowledge_base")
     where = f"{kb} k={config.get('top_k')}" if kb else "no retrieval"
@@ -93,7 +93,7 @@ def card(jobs: BackgroundRuns, run: RunView, live: bool) -> None:
         page_link("evaluation.py", "See the scores", ":material/analytics:", "See its scores on the Evaluation page.")
 
 
-def _start(jobs: BackgroundRuns, run_id: str, *, retry_failed: bool) -> None:
+def _start(jobs: RunJobs, run_id: str, *, retry_failed: bool) -> None:
     try:
         started = jobs.start(run_id, retry_failed=retry_failed)
     except RuntimeError as exc:

@@ -17,11 +17,11 @@ from workbench.labelling.views import Actor
 from workbench.llm.catalog import ModelCatalog
 from workbench.prompting.registry import PromptRegistry
 from workbench.rag.engine import RagEngine
-from workbench.services.background import BackgroundRuns
+from workbench.services.queued_runs import RunJobs
 
 
 def render(
-    user: UserView, *, datasets: EvalDatasetService, runs: EvalRunService, jobs: BackgroundRuns,
+    user: UserView, *, datasets: EvalDatasetService, runs: EvalRunService, jobs: RunJobs,
     prompts: PromptRegistry, review: ReviewService, rag: RagEngine, catalog: ModelCatalog,
     generator: QuestionGenerator, max_upload_mb: float,
 ) -> None:  # fmt: skip

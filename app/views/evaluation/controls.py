@@ -9,10 +9,10 @@ from app.components.notices import leave_notice
 from app.components.runs import RUN_STATUS_ICONS, is_live
 from app.views.evaluation.state import NOTICE
 from workbench.evaluation.runs import EvalRunService, RunView
-from workbench.services.background import BackgroundRuns
+from workbench.services.queued_runs import RunJobs
 
 
-def run_controls(jobs: BackgroundRuns, run: RunView, prefix: str) -> None:
+def run_controls(jobs: RunJobs, run: RunView, prefix: str) -> None:
     """Stop a live run; resume a stopped one or retry its failed items, in the background."""
     live = is_live(jobs, run)
     error = jobs.error(run.id)
@@ -23,12 +23,8 @@ def run_controls(jobs: BackgroundRuns, run: RunView, prefix: str) -> None:
         if buttons.button("Stop", key=f"{prefix}_stop_{run.id}", icon=":material/stop_circle:"):
             jobs.stop(run.id)
             st.toast("Stopping after the items in progress…")
-        if not jobs.is_running(run.id):
-            st.caption(
-                "Worked on by another process. If that process has ended, **Resume** takes the run over once its "
-                "lease runs out."
-            )
-    if not jobs.is_running(run.id):
+        st.caption("Worked on by the queue's workers; **Stop** starts no more of its items, wherever they run.")
+    else:
         if run.resumable and buttons.button(
             "Resume", key=f"{prefix}_resume_{run.id}", icon=":material/play_arrow:", type="primary"
         ):
@@ -42,25 +38,25 @@ def run_controls(jobs: BackgroundRuns, run: RunView, prefix: str) -> None:
             _start(jobs, run, retry_failed=True)
 
 
-def _start(jobs: BackgroundRuns, run: RunView, *, retry_failed: bool) -> None:
+def _start(jobs: RunJobs, run: RunView, *, retry_failed: bool) -> None:
     try:
         started = jobs.start(run.id, retry_failed=retry_failed)
     except RuntimeError as exc:
         st.error(f"Could not start the run: {exc}", icon=":material/error:")
         return
     if not started:
-        st.info("This run is already being worked on here.")
+        st.info("This run is already being worked on.")
         return
-    leave_notice(NOTICE, f"Working on {run.label} in the background.")
+    leave_notice(NOTICE, f"Sent {run.label} to the queue's workers.")
     st.rerun()
 
 
-def live_progress(runs: EvalRunService, jobs: BackgroundRuns, live_ids: list[str]) -> None:
+def live_progress(runs: EvalRunService, jobs: RunJobs, live_ids: list[str]) -> None:
     """Progress bars of the runs being worked on, refreshed every two seconds; the page reruns when they end."""
     st.fragment(_live_body, run_every=2.0)(runs, jobs, live_ids)
 
 
-def _live_body(runs: EvalRunService, jobs: BackgroundRuns, live_ids: list[str]) -> None:
+def _live_body(runs: EvalRunService, jobs: RunJobs, live_ids: list[str]) -> None:
     current = [runs.run(run_id) for run_id in live_ids]
     still = [run for run in current if is_live(jobs, run)]
     if len(still) < len(current):

@@ -21,7 +21,7 @@ from workbench.domain.runs import EvalRunStatus
 from workbench.evaluation.metrics import METRICS
 from workbench.evaluation.reports import EvalReports, RunSummary
 from workbench.evaluation.runs import EvalRunService, RunView
-from workbench.services.background import BackgroundRuns
+from workbench.services.queued_runs import RunJobs
 
 STATUSES = (
     EvalRunStatus.PENDING, EvalRunStatus.RUNNING, EvalRunStatus.STOPPED, EvalRunStatus.COMPLETED, EvalRunStatus.FAILED,
@@ -88,7 +88,7 @@ def csv_exporter(reports: EvalReports, run_ids: Sequence[str]) -> Callable[[], s
     return lambda: reports.export_csv(ids)
 
 
-def render(all_runs: list[RunSummary], *, reports: EvalReports, runs: EvalRunService, jobs: BackgroundRuns) -> None:
+def render(all_runs: list[RunSummary], *, reports: EvalReports, runs: EvalRunService, jobs: RunJobs) -> None:
     live = [s.run.id for s in all_runs if is_live(jobs, s.run)]
     if live:
         live_progress(runs, jobs, live)
@@ -121,7 +121,7 @@ def render(all_runs: list[RunSummary], *, reports: EvalReports, runs: EvalRunSer
 
 
 def actions(
-    reports: EvalReports, runs: EvalRunService, jobs: BackgroundRuns, chosen: list[RunView], known_tags: list[str]
+    reports: EvalReports, runs: EvalRunService, jobs: RunJobs, chosen: list[RunView], known_tags: list[str]
 ) -> None:
     buttons = st.container(horizontal=True)
     if len(chosen) == 1:
@@ -150,7 +150,7 @@ def _file_name(runs: list[RunView]) -> str:
     return f"eval-{len(runs)}-runs.csv"
 
 
-def edit_run(runs: EvalRunService, jobs: BackgroundRuns, run: RunView, known_tags: list[str]) -> None:
+def edit_run(runs: EvalRunService, jobs: RunJobs, run: RunView, known_tags: list[str]) -> None:
     with st.container(border=True):
         st.markdown(
             f"{RUN_STATUS_ICONS.get(run.status, '')} **{plain(run.label)}** · {run.status} · "

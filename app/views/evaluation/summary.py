@@ -16,7 +16,7 @@ from workbench.domain.runs import EvalRunStatus
 from workbench.evaluation.metrics import METRICS
 from workbench.evaluation.reports import MetricSummary, RunSummary
 from workbench.evaluation.runs import RunView
-from workbench.services.background import BackgroundRuns
+from workbench.services.queued_runs import RunJobs
 
 
 def metrics_frame(summary: RunSummary) -> pd.DataFrame:
@@ -66,7 +66,7 @@ def _text(value: object) -> str:
     return DASH if value is None or value == "" else str(value)
 
 
-def render(all_runs: list[RunSummary], *, jobs: BackgroundRuns) -> None:
+def render(all_runs: list[RunSummary], *, jobs: RunJobs) -> None:
     by_id = {s.run.id: s for s in all_runs}
     if st.session_state.get(state.SUMMARY_RUN) not in by_id:
         st.session_state[state.SUMMARY_RUN] = all_runs[0].run.id

@@ -11,10 +11,10 @@ from app.components.notices import show_notice
 from app.views.evaluation import compare, runs_table, state, summary, trends
 from workbench.evaluation.reports import EvalReports
 from workbench.evaluation.runs import EvalRunService
-from workbench.services.background import BackgroundRuns
+from workbench.services.queued_runs import RunJobs
 
 
-def render(*, reports: EvalReports, runs: EvalRunService, jobs: BackgroundRuns) -> None:
+def render(*, reports: EvalReports, runs: EvalRunService, jobs: RunJobs) -> None:
     st.title("Evaluation")
     st.caption(
         "Runs of the RAG pipeline over eval datasets, scored per item. Means come with 95% bootstrap intervals; runs "

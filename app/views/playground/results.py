@@ -17,7 +17,7 @@ from app.components.formatting import format_ms
 from app.components.runs import RUN_STATUS_ICONS, is_live
 from workbench.playground.service import Cell, PlaygroundError, PlaygroundService, RunView
 from workbench.playground.variants import Variant
-from workbench.services.background import BackgroundRuns
+from workbench.services.queued_runs import RunJobs
 
 # Formatting ---------------------------------------------------------------------------------------------------------
 
@@ -64,7 +64,7 @@ def show_cell(cell: Cell) -> None:
 # A try: one row, variants side by side --------------------------------------------------------------------------
 
 
-def show_try(playground: PlaygroundService, jobs: BackgroundRuns, run_id: str) -> None:
+def show_try(playground: PlaygroundService, jobs: RunJobs, run_id: str) -> None:
     """The stored answers of an interactive run, one column per variant."""
     try:
         view = playground.run(run_id)
@@ -74,7 +74,7 @@ def show_try(playground: PlaygroundService, jobs: BackgroundRuns, run_id: str) -
     st.fragment(_try_body, run_every=1.0 if live else None)(playground, jobs, run_id, live)
 
 
-def _try_body(playground: PlaygroundService, jobs: BackgroundRuns, run_id: str, was_live: bool) -> None:
+def _try_body(playground: PlaygroundService, jobs: RunJobs, run_id: str, was_live: bool) -> None:
     snapshot = playground.snapshot(run_id)
     view = snapshot.run
     if was_live and not is_live(jobs, view):
@@ -102,7 +102,7 @@ def _try_body(playground: PlaygroundService, jobs: BackgroundRuns, run_id: str, 
 # A dataset run: progress, controls, grid, summary ---------------------------------------------------------------
 
 
-def run_panel(playground: PlaygroundService, jobs: BackgroundRuns, run_id: str, prefix: str) -> None:
+def run_panel(playground: PlaygroundService, jobs: RunJobs, run_id: str, prefix: str) -> None:
     """A run's progress and controls, its grid (rows x variants), a per-variant summary and the CSV export."""
     try:
         view = playground.run(run_id)
@@ -113,7 +113,7 @@ def run_panel(playground: PlaygroundService, jobs: BackgroundRuns, run_id: str, 
     st.fragment(_panel_body, run_every=1.0 if live else None)(playground, jobs, run_id, prefix, live)
 
 
-def _panel_body(playground: PlaygroundService, jobs: BackgroundRuns, run_id: str, prefix: str, was_live: bool) -> None:
+def _panel_body(playground: PlaygroundService, jobs: RunJobs, run_id: str, prefix: str, was_live: bool) -> None:
     snapshot = playground.snapshot(run_id)
     view = snapshot.run
     live = is_live(jobs, view)
@@ -163,7 +163,7 @@ def _exporter(playground: PlaygroundService, run_id: str) -> Callable[[], str]:
     return lambda: playground.export_csv(run_id)
 
 
-def _start(jobs: BackgroundRuns, run_id: str, *, retry_failed: bool) -> None:
+def _start(jobs: RunJobs, run_id: str, *, retry_failed: bool) -> None:
     try:
         started = jobs.start(run_id, retry_failed=retry_failed)
     except RuntimeError as exc:

@@ -18,6 +18,7 @@ from workbench.playground.service import PlaygroundError, PlaygroundService
 from workbench.playground.variants import Variant
 from workbench.prompting.registry import PromptRegistry
 from workbench.services.background import BackgroundRuns
+from workbench.services.queued_runs import RunJobs
 
 LAST_TRY = "pg_last_try"  # the interactive run whose answers are shown (its data is in SQL)
 TRY_ERROR = "pg_try_error"
@@ -26,7 +27,7 @@ NO_MODEL = "Variants need a model: see the message above."
 
 
 def render(
-    me: UserView, *, playground: PlaygroundService, jobs: BackgroundRuns, prompts: PromptRegistry,
+    me: UserView, *, playground: PlaygroundService, jobs: RunJobs, tries: BackgroundRuns, prompts: PromptRegistry,
     catalog: ModelCatalog, settings: PlaygroundSettings,
 ) -> None:  # fmt: skip
     st.title("Playground")
@@ -47,7 +48,7 @@ def render(
     try_area, dataset_area, history_area = st.tabs(["Try", "Dataset", "History"])
     with try_area:
         if editors:
-            try_tab(me, playground, jobs, editors)
+            try_tab(me, playground, tries, editors)
         else:
             st.info(NO_MODEL)
     with dataset_area:
@@ -62,7 +63,7 @@ def render(
 # Try: one input, every variant streaming side by side --------------------------------------------------------------
 
 
-def try_tab(me: UserView, playground: PlaygroundService, jobs: BackgroundRuns, editors: list[Editor]) -> None:
+def try_tab(me: UserView, playground: PlaygroundService, tries: BackgroundRuns, editors: list[Editor]) -> None:
     values, missing = inputs.try_form([editor.template for editor in editors if editor.template is not None])
     broken = [f"{editor.title}: {editor.error}" for editor in editors if editor.error]
     clicked = st.button("Run", type="primary", key="pg_try_run", icon=":material/play_arrow:", disabled=bool(broken))
@@ -72,20 +73,20 @@ def try_tab(me: UserView, playground: PlaygroundService, jobs: BackgroundRuns, e
         if missing:
             st.session_state[inputs.TRIED_KEY] = True
             st.rerun()
-        run_try(me, playground, jobs, [editor.variant for editor in editors if editor.variant is not None], values)
+        run_try(me, playground, tries, [editor.variant for editor in editors if editor.variant is not None], values)
     error = st.session_state.pop(TRY_ERROR, None)
     if error:
         st.error(error, icon=":material/error:")
     last = st.session_state.get(LAST_TRY)
     if last:
         st.divider()
-        results.show_try(playground, jobs, last)
+        results.show_try(playground, tries, last)
     else:
         st.info("Fill in the fields and press **Run**: every variant answers side by side.", icon=":material/bolt:")
 
 
 def run_try(
-    me: UserView, playground: PlaygroundService, jobs: BackgroundRuns, variants: list[Variant], values: dict[str, str]
+    me: UserView, playground: PlaygroundService, tries: BackgroundRuns, variants: list[Variant], values: dict[str, str]
 ) -> None:
     try:
         run_id = playground.create_run(
@@ -96,18 +97,18 @@ def run_try(
         st.error(str(exc), icon=":material/error:")
         return
     st.session_state[LAST_TRY] = run_id  # set first: if the reader leaves, the stored answers are shown later
-    stream(jobs, run_id, variants)
+    stream(tries, run_id, variants)
     st.rerun()  # show the stored answers with their figures
 
 
-def stream(jobs: BackgroundRuns, run_id: str, variants: list[Variant]) -> None:
+def stream(tries: BackgroundRuns, run_id: str, variants: list[Variant]) -> None:
     """Run the variants in a worker thread and write their answers as they arrive, one column each.
 
     Streamlit elements belong to this script thread: the worker's callbacks only put deltas on a queue.
     """
     deltas: queue.Queue[tuple[int, str]] = queue.Queue()
     # A background job like a dataset run: a reload or a closed tab does not cut it off, and shutdown waits for it.
-    jobs.start(run_id, on_delta=lambda _row, position, text: deltas.put((position, text)))
+    tries.start(run_id, on_delta=lambda _row, position, text: deltas.put((position, text)))
 
     st.divider()
     boxes = []
@@ -117,7 +118,7 @@ def stream(jobs: BackgroundRuns, run_id: str, variants: list[Variant]) -> None:
             boxes.append(st.empty())
             boxes[-1].caption("Waiting for the first token…")
     texts = [""] * len(variants)
-    while jobs.is_running(run_id) or not deltas.empty():
+    while tries.is_running(run_id) or not deltas.empty():
         changed: set[int] = set()
         try:
             position, text = deltas.get(timeout=0.1)
@@ -129,7 +130,7 @@ def stream(jobs: BackgroundRuns, run_id: str, variants: list[Variant]) -> None:
             pass
         for position in changed:
             boxes[position].markdown(texts[position] + " ▌")
-    failure = jobs.error(run_id)
+    failure = tries.error(run_id)
     if failure:
         st.session_state[TRY_ERROR] = f"The run stopped: {failure}"
 
@@ -138,7 +139,7 @@ def stream(jobs: BackgroundRuns, run_id: str, variants: list[Variant]) -> None:
 
 
 def dataset_tab(
-    me: UserView, playground: PlaygroundService, jobs: BackgroundRuns, settings: PlaygroundSettings,
+    me: UserView, playground: PlaygroundService, jobs: RunJobs, settings: PlaygroundSettings,
     editors: list[Editor],
 ) -> None:  # fmt: skip
     table = inputs.choose_table(settings)
@@ -165,7 +166,7 @@ def dataset_tab(
 
 
 def start_dataset_run(
-    me: UserView, playground: PlaygroundService, jobs: BackgroundRuns, editors: list[Editor], table: Table,
+    me: UserView, playground: PlaygroundService, jobs: RunJobs, editors: list[Editor], table: Table,
     mapping: dict[str, str | None], concurrency: int,
 ) -> None:  # fmt: skip
     try:
@@ -186,7 +187,7 @@ def start_dataset_run(
 # History: this user's runs -----------------------------------------------------------------------------------------
 
 
-def history_tab(me: UserView, playground: PlaygroundService, jobs: BackgroundRuns) -> None:
+def history_tab(me: UserView, playground: PlaygroundService, jobs: RunJobs) -> None:
     runs = playground.runs(me.id)
     if not runs:
         st.info(

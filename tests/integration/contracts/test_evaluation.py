@@ -1,4 +1,4 @@
-"""The evaluation repository's contract (datasets, versions, items, runs and their lease, results, scores and
+"""The evaluation repository's contract (datasets, versions, items, runs and their dispatch, results, scores and
 summaries), on the fake, SQLite and PostgreSQL."""
 
 from __future__ import annotations
@@ -125,48 +125,40 @@ def test_runs_newest_first_with_filters_and_lookups(backend: Backend, run: Run) 
         assert uow.evaluation.run_ids_starting("zzz") == []
 
 
-def test_the_lease_claims_runs_stops_and_releases(backend: Backend, run: Run) -> None:
+def test_one_dispatch_at_a_time_ended_only_by_its_holder(backend: Backend, run: Run) -> None:
     run_id = run.run.id
     with backend.make_uow() as uow:
-        uow.evaluation.request_stop(run_id)  # nobody works on it: nothing to stop
-        uow.commit()
-    with backend.make_uow() as uow:
-        assert not uow.evaluation.stop_requested(run_id)
-        assert uow.evaluation.claim(run_id, "one", at(1), at(10))
-        assert not uow.evaluation.claim(run_id, "two", at(2), at(12))
-        assert uow.evaluation.renew(run_id, "one", at(20))
-        assert not uow.evaluation.renew(run_id, "two", at(20))
+        assert not uow.evaluation.end_dispatch(run_id, None, "stopped", None, None)  # nobody works on it
+        assert uow.evaluation.begin_dispatch(run_id, "d1", at(1))
+        assert not uow.evaluation.begin_dispatch(run_id, "d2", at(2))  # worked already
         uow.commit()
     with backend.make_uow() as uow:
         stored = uow.evaluation.run(run_id)
         assert stored is not None
-        assert (stored.status, stored.started_at, stored.lease_owner, stored.lease_expires_at) == (
-            "running", at(1), "one", at(20),
-        )  # fmt: skip
-        assert not uow.evaluation.stop_requested(run_id)
-        uow.evaluation.request_stop(run_id)
-        uow.commit()
-    with backend.make_uow() as uow:
-        assert uow.evaluation.stop_requested(run_id)
-        assert not uow.evaluation.release(run_id, "two", "completed", None, at(21))
-        assert uow.evaluation.release(run_id, "one", "failed", "judge down", at(22))
+        assert (stored.status, stored.started_at, stored.dispatch_id) == ("running", at(1), "d1")
+        assert not uow.evaluation.end_dispatch(run_id, "d0", "completed", None, at(21))  # an old dispatch's task
+        assert uow.evaluation.end_dispatch(run_id, "d1", "failed", "judge down", at(22))
         uow.commit()
     with backend.make_uow() as uow:
         stored = uow.evaluation.run(run_id)
         assert stored is not None
-        assert (stored.status, stored.error, stored.finished_at, stored.lease_owner) == (
+        assert (stored.status, stored.error, stored.finished_at, stored.dispatch_id) == (
             "failed", "judge down", at(22), None,
         )  # fmt: skip
-        assert not uow.evaluation.stop_requested(run_id)
-        assert uow.evaluation.claim(run_id, "two", at(30), at(40))  # a retry: the first start is kept
+        assert uow.evaluation.begin_dispatch(run_id, "d2", at(30))  # a retry: the first start is kept
         uow.commit()
     with backend.make_uow() as uow:
         stored = uow.evaluation.run(run_id)
         assert stored is not None
         assert (stored.status, stored.started_at, stored.error, stored.finished_at) == ("running", at(1), None, None)
-        assert uow.evaluation.claim(run_id, "three", at(41), at(50))  # expired: taken over
-        assert not uow.evaluation.claim("missing", "one", at(0), at(1))
-        assert not uow.evaluation.stop_requested("missing")
+        assert uow.evaluation.end_dispatch(run_id, None, "stopped", None, None)  # a stop ends whichever holds it
+        assert not uow.evaluation.begin_dispatch("missing", "d3", at(0))
+        assert not uow.evaluation.end_dispatch("missing", None, "stopped", None, None)
+        uow.commit()
+    with backend.make_uow() as uow:
+        stored = uow.evaluation.run(run_id)
+        assert stored is not None
+        assert (stored.status, stored.dispatch_id) == ("stopped", None)
 
 
 def test_counts_tags_and_results(backend: Backend, run: Run) -> None:

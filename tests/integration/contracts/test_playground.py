@@ -1,4 +1,4 @@
-"""The playground repository's contract (runs, variants, inputs, cells, the lease), on the fake, SQLite and
+"""The playground repository's contract (runs, variants, inputs, cells, the dispatch), on the fake, SQLite and
 PostgreSQL."""
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ def test_a_run_with_its_variants_and_inputs_in_order(backend: Backend) -> None:
         stored = uow.playground.get(run.id)
         assert stored is not None
         assert (stored.title, stored.kind, stored.row_count) == ("Compare", "dataset", 3)
-        assert (stored.status, stored.stop_requested, stored.concurrency, stored.mapping) == ("pending", False, 1, {})
+        assert (stored.status, stored.dispatch_id, stored.concurrency, stored.mapping) == ("pending", None, 1, {})
         assert [v.model_id for v in uow.playground.variants(run.id)] == ["m0", "m1"]
         assert [i.values for i in uow.playground.inputs(run.id)] == [{"q": "q0"}, {"q": "q1"}, {"q": "q2"}]
         assert uow.playground.get("missing") is None
@@ -83,31 +83,23 @@ def test_a_cell_is_stored_once(backend: Backend) -> None:
         assert [c.status for c in uow.playground.cells(run.id)] == ["ok"]
 
 
-def test_the_lease_is_claimed_renewed_and_released_by_its_owner_only(backend: Backend) -> None:
-    run = _run(backend, stop_requested=True)
+def test_one_dispatch_at_a_time_ended_only_by_its_holder(backend: Backend) -> None:
+    run = _run(backend)
     with backend.make_uow() as uow:
-        assert uow.playground.stop_requested(run.id)
-        assert uow.playground.claim(run.id, "one", at(0), at(10))
-        assert not uow.playground.claim(run.id, "two", at(5), at(15))  # held and not expired
-        assert uow.playground.claim(run.id, "one", at(5), at(15))  # ours already: taken again
-        assert not uow.playground.renew(run.id, "two", at(20))
-        assert uow.playground.renew(run.id, "one", at(20))
+        assert uow.playground.begin_dispatch(run.id, "d1", at(0))
+        assert not uow.playground.begin_dispatch(run.id, "d2", at(5))  # worked already
         uow.commit()
     with backend.make_uow() as uow:
         stored = uow.playground.get(run.id)
         assert stored is not None
-        assert (stored.lease_owner, stored.lease_expires_at, stored.stop_requested) == ("one", at(20), False)
-        assert not uow.playground.stop_requested(run.id)
-        assert uow.playground.claim(run.id, "two", at(21), at(30))  # expired: taken over
-        assert not uow.playground.release(run.id, "one", "done", None, at(22))
-        assert uow.playground.release(run.id, "two", "failed", "boom", at(23))
-        assert not uow.playground.renew(run.id, "two", at(40))  # released: nothing to renew
+        assert (stored.status, stored.dispatch_id) == ("running", "d1")
+        assert not uow.playground.end_dispatch(run.id, "d0", "done", None, at(22))  # an old dispatch's task
+        assert uow.playground.end_dispatch(run.id, "d1", "failed", "boom", at(23))
+        assert not uow.playground.end_dispatch(run.id, None, "stopped", None, None)  # ended: nothing to stop
         uow.commit()
     with backend.make_uow() as uow:
         stored = uow.playground.get(run.id)
         assert stored is not None
-        assert (stored.status, stored.error, stored.finished_at) == ("failed", "boom", at(23))
-        assert (stored.lease_owner, stored.lease_expires_at) == (None, None)
+        assert (stored.status, stored.error, stored.finished_at, stored.dispatch_id) == ("failed", "boom", at(23), None)
         assert stored.updated_at > run.updated_at
-        assert not uow.playground.claim("missing", "one", at(0), at(1))
-        assert not uow.playground.stop_requested("missing")
+        assert not uow.playground.begin_dispatch("missing", "d3", at(0))

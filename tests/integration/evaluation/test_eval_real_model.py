@@ -54,12 +54,12 @@ def test_sample_dataset_resumed_after_a_stop_scores_every_item_once(container: C
         if done >= 6:
             stop.set()
 
-    first = container.eval_runs.execute(run.id, stop=stop, on_item=interrupt, owner="first-runner")
+    first = container.eval_runs.execute(run.id, stop=stop, on_item=interrupt)
     assert first.status == "stopped" and 6 <= first.done_count < 24
     with container.uow() as uow:
         before = {r.item_id: (r.id, r.answer) for r in uow.evaluation.results(run.id)}
 
-    resumed = container.eval_runs.execute(run.id, owner="second-runner")
+    resumed = container.eval_runs.execute(run.id)
 
     assert (resumed.status, resumed.done_count) == ("completed", 24)
     with container.uow() as uow:

@@ -28,7 +28,7 @@ UowFactory = Callable[[], SqlUnitOfWork]
 
 def _setup(make_uow: UowFactory, pipeline: ScriptedPipeline | None = None) -> tuple[EvalRunService, EvalReports]:
     EvalDatasetService(make_uow).import_items("facts", SAMPLE_ITEMS, source="test", actor="ana")
-    service = EvalRunService(make_uow, pipeline or ScriptedPipeline(), Recorder(), concurrency=2, lease_s=5)
+    service = EvalRunService(make_uow, pipeline or ScriptedPipeline(), Recorder(), concurrency=2)
     return service, EvalReports(make_uow)
 
 
@@ -76,17 +76,31 @@ def test_stopped_run_resumes_without_scoring_an_item_twice(make_uow: UowFactory)
         assert len(uow.evaluation.scores([run.id])) == 12 * 7
 
 
-def test_a_run_held_elsewhere_is_refused(make_uow: UowFactory) -> None:
+def test_a_run_being_worked_is_refused_and_a_stop_drops_its_queued_tasks(make_uow: UowFactory) -> None:
     service, _ = _setup(make_uow)
     (run,) = service.create_run("facts", EvalConfig(model="good", knowledge_base="kb"), actor="ana")
-    holder = EvalRunService(make_uow, ScriptedPipeline(), Recorder(), lease_s=60)
-    with make_uow() as uow:
-        from workbench.domain.clock import utcnow
+    dispatch = service.dispatch(run.id)  # as a page does before sending the tasks to the queue
+    assert len(dispatch.units) == 12 and service.run(run.id).live
+    with pytest.raises(RunBusy, match="being worked on already"):
+        service.execute(run.id)
+    assert service.work_item(run.id, dispatch.id, dispatch.units[0][0])
+    assert not service.work_item(run.id, dispatch.id, dispatch.units[0][0])  # delivered twice: stored once
 
-        assert uow.evaluation.claim(run.id, "elsewhere", utcnow(), utcnow().replace(year=2100))
-        uow.commit()
-    with pytest.raises(RunBusy, match="being worked on elsewhere"):
-        holder.execute(run.id)
+    service.request_stop(run.id)
+    stopped = service.run(run.id)
+    assert (stopped.status, stopped.done_count, stopped.live) == ("stopped", 1, False)
+    assert not service.work_item(run.id, dispatch.id, dispatch.units[1][0])  # a task of the stopped dispatch
+    assert not service.work_item("deleted-run", dispatch.id, dispatch.units[1][0])
+    assert service.run(run.id).done_count == 1
+
+    resumed = service.dispatch(run.id)  # only what is missing is sent again
+    assert len(resumed.units) == 11 and resumed.id != dispatch.id
+    assert not service.work_item(run.id, dispatch.id, resumed.units[0][0])  # the old dispatch stays dropped
+    for (item_id,) in resumed.units:
+        assert service.work_item(run.id, resumed.id, item_id)
+    done = service.run(run.id)
+    assert (done.status, done.done_count, done.live) == ("completed", 12, False)
+    assert done.finished_at is not None
 
 
 def test_failed_items_are_counted_apart_and_retried(make_uow: UowFactory) -> None:
@@ -199,21 +213,17 @@ def test_listing_runs_by_author_and_status(make_uow: UowFactory) -> None:
     assert [r.id for r in service.runs(ids=[theirs.id])] == [theirs.id]
 
 
-def test_a_run_left_running_by_a_dead_runner_is_stalled_and_resumable(make_uow: UowFactory) -> None:
-    from datetime import timedelta
-
-    from workbench.domain.clock import utcnow
-
+def test_a_failed_dispatch_says_why_and_resumes(make_uow: UowFactory) -> None:
     service, _ = _setup(make_uow)
     (run,) = service.create_run("facts", EvalConfig(model="good", knowledge_base="kb"), actor="ana")
-    with make_uow() as uow:  # a runner claimed it and died: its lease ran out a minute ago
-        assert uow.evaluation.claim(run.id, "dead", utcnow() - timedelta(minutes=5), utcnow() - timedelta(minutes=1))
-        uow.commit()
-    stalled = service.run(run.id)
-    assert stalled.status == "running" and stalled.stalled and not stalled.live
+    dispatch = service.dispatch(run.id)
+    service.fail(run.id, dispatch.id, "The task queue at redis://q:6379 does not answer.")
+    assert service.progress(run.id) == (False, "The task queue at redis://q:6379 does not answer.")
+    failed = service.run(run.id)
+    assert (failed.status, failed.resumable) == ("failed", True)
 
     resumed = service.execute(run.id)
-    assert (resumed.status, resumed.done_count, resumed.live) == ("completed", 12, False)
+    assert (resumed.status, resumed.done_count, resumed.error, resumed.live) == ("completed", 12, None, False)
 
 
 def test_summaries_are_refreshed_while_a_run_goes_on(make_uow: UowFactory, monkeypatch: pytest.MonkeyPatch) -> None:

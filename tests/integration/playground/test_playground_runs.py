@@ -1,5 +1,5 @@
 """Playground runs on SQLite and PostgreSQL with a scripted model: every cell once, stop/crash and resume,
-leases, errors per cell, concurrency bounds, streaming and CSV export."""
+dispatches, errors per cell, concurrency bounds, streaming and CSV export."""
 
 from __future__ import annotations
 
@@ -7,12 +7,10 @@ import csv
 import io
 import threading
 from collections.abc import Callable
-from datetime import timedelta
 
 import pytest
 
 from tests.playground_fakes import EchoRuntime, Recorder
-from workbench.domain.clock import utcnow
 from workbench.playground.service import Cell, PlaygroundError, PlaygroundService, RunBusy
 from workbench.playground.variants import Variant
 from workbench.storage.sql.uow import SqlUnitOfWork
@@ -50,7 +48,7 @@ def recorder() -> Recorder:
 
 @pytest.fixture
 def service(make_uow: Callable[[], SqlUnitOfWork], runtime: EchoRuntime, recorder: Recorder) -> PlaygroundService:
-    return PlaygroundService(make_uow, runtime, recorder, max_concurrency=4, max_rows=100, lease_s=5)
+    return PlaygroundService(make_uow, runtime, recorder, max_concurrency=4, max_rows=100)
 
 
 def keys(cells: list[Cell]) -> list[tuple[int, int]]:
@@ -62,7 +60,7 @@ def test_every_variant_runs_on_every_row_once(service: PlaygroundService, record
                                 concurrency=2, dataset_name="qs.csv", mapping={"question": "q"})  # fmt: skip
     run = service.execute(run_id)
     assert (run.status, run.done_cells, run.total_cells, run.progress) == ("done", 10, 10, 1.0)
-    assert run.finished_at is not None and run.lease_owner is None
+    assert run.finished_at is not None and run.dispatch_id is None
     cells = service.cells(run_id)
     assert keys(cells) == [(r, p) for r in range(5) for p in range(2)]
     assert cells[0].output == "echo: Q: question 0"
@@ -126,32 +124,36 @@ def test_a_crashed_run_is_recorded_and_resumes(service: PlaygroundService, recor
     assert len(recorder.records) == 6 == len(service.cells(run_id))
 
 
-def test_a_run_has_one_runner_at_a_time(service: PlaygroundService, make_uow: Callable[[], SqlUnitOfWork]) -> None:
+def test_a_run_has_one_runner_at_a_time(service: PlaygroundService) -> None:
     run_id = service.create_run(user_id=None, variants=[variant()], rows=rows(2))
-    with make_uow() as uow:  # another process holds the lease
-        assert uow.playground.claim(run_id, "elsewhere:1", utcnow(), utcnow() + timedelta(minutes=5))
-        uow.commit()
-    with pytest.raises(RunBusy, match="elsewhere:1"):
+    dispatch = service.dispatch(run_id)  # sent to the queue's workers, say
+    assert [unit for unit in dispatch.units] == [[0, 0], [1, 0]]
+    with pytest.raises(RunBusy, match="being worked on already"):
         service.execute(run_id)
-    with make_uow() as uow:  # … and crashed: its lease expired
-        assert uow.playground.claim(run_id, "elsewhere:1", utcnow(), utcnow() - timedelta(seconds=1))
-        uow.commit()
+    cell = service.work_cell(run_id, dispatch.id, 0, 0)
+    assert cell is not None and cell.output == "echo: Q: question 0"
+    assert service.work_cell(run_id, dispatch.id, 0, 0) is None  # delivered twice: stored once
+    service.request_stop(run_id)
+    assert service.work_cell(run_id, dispatch.id, 1, 0) is None  # a task of the stopped dispatch
+    assert service.work_cell("deleted-run", dispatch.id, 1, 0) is None
+    assert (service.run(run_id).status, service.run(run_id).done_cells) == ("stopped", 1)
     assert service.execute(run_id).status == "done"
+    assert len(service.cells(run_id)) == 2
 
 
 def test_a_stop_request_reaches_a_runner_in_another_service(
     make_uow: Callable[[], SqlUnitOfWork], recorder: Recorder
 ) -> None:
     slow = EchoRuntime(delay_s=0.05)
-    runner = PlaygroundService(make_uow, slow, recorder, lease_s=5)  # heartbeat every ~1.7 s
-    other = PlaygroundService(make_uow, slow, recorder, lease_s=5)
+    runner = PlaygroundService(make_uow, slow, recorder)
+    other = PlaygroundService(make_uow, slow, recorder)
     run_id = runner.create_run(user_id=None, variants=[variant()], rows=rows(60), concurrency=1)
     started = threading.Event()
     result: list[object] = []
     thread = threading.Thread(target=lambda: result.append(runner.execute(run_id, on_cell=lambda c: started.set())))
     thread.start()
     assert started.wait(10)
-    assert other.run(run_id).live  # seen from another process too: it holds an unexpired lease
+    assert other.run(run_id).live  # seen from another process too: the run holds its dispatch
     other.request_stop(run_id)
     thread.join(30)
     run = runner.run(run_id)
@@ -231,23 +233,21 @@ def test_ctrl_c_stops_the_run_and_keeps_its_cells(service: PlaygroundService) ->
         service.export_csv("0" * 32)
 
 
-def test_a_runner_that_lost_its_lease_stops_and_leaves_the_new_owner_alone(
+def test_a_runner_whose_dispatch_was_replaced_stops_and_leaves_the_new_one_alone(
     make_uow: Callable[[], SqlUnitOfWork], recorder: Recorder
 ) -> None:
     slow = EchoRuntime(delay_s=0.05)
-    runner = PlaygroundService(make_uow, slow, recorder, lease_s=5)  # heartbeat every ~1.7 s
+    runner = PlaygroundService(make_uow, slow, recorder)
     run_id = runner.create_run(user_id=None, variants=[variant()], rows=rows(80), concurrency=1)
     started = threading.Event()
     thread = threading.Thread(target=lambda: runner.execute(run_id, on_cell=lambda c: started.set()))
     thread.start()
     assert started.wait(10)
-    with make_uow() as uow:  # the lease is taken over (as if it had expired while the runner hung)
-        run = uow.playground.get(run_id)
-        assert run is not None
-        run.lease_owner, run.lease_expires_at = "elsewhere:2", utcnow() + timedelta(minutes=5)
-        uow.commit()
+    elsewhere = PlaygroundService(make_uow, slow, recorder)
+    elsewhere.request_stop(run_id)  # stopped and resumed elsewhere (on the queue, say)
+    replaced = elsewhere.dispatch(run_id)
     thread.join(30)
     assert not thread.is_alive()
     after = runner.run(run_id)
-    assert (after.lease_owner, after.status) == ("elsewhere:2", "running")  # untouched by the runner that lost it
+    assert (after.dispatch_id, after.status) == (replaced.id, "running")  # untouched by the runner it replaced
     assert after.done_cells < 80

@@ -133,8 +133,9 @@ def _execute(service: EvalRunService, run_id: str, *, retry_failed: bool) -> boo
         # cleanly ("stopped", resumable) instead of being torn down in the middle of an item.
         threading.Thread(target=work, name=f"eval-cli-{run_id[:8]}", daemon=True).start()
         interrupted = wait_for_run(
-            finished, stop, console.print, "items", f"workbench eval resume {run_id}", service.lease.total_seconds()
-        )
+            finished, stop, console.print, "items", f"workbench eval resume {run_id}",
+            lambda: service.request_stop(run_id),
+        )  # fmt: skip
     if outcome:
         raise outcome[0]
     return interrupted

@@ -17,8 +17,8 @@ from workbench.storage.sql.models.base import Base, UTCDateTime
 class PlaygroundRunRow(Base):
     """A playground session or dataset run: variants x input rows, each pair one cell.
 
-    The lease (owner + expiry) lets exactly one runner work on a run at a time, across processes; a crashed
-    runner's lease expires and the run can be resumed.
+    While a run is worked, `dispatch_id` holds the id of its current dispatch (one start or resume); the tasks of
+    any other dispatch find it changed and do nothing. A stopped, failed or finished run holds none.
     """
 
     __tablename__ = "playground_runs"
@@ -39,9 +39,7 @@ class PlaygroundRunRow(Base):
     concurrency: Mapped[int] = mapped_column(Integer, default=1)
     row_count: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
-    stop_requested: Mapped[bool] = mapped_column(default=False)
-    lease_owner: Mapped[str | None] = mapped_column(String(64), nullable=True)
-    lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    dispatch_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from workbench.domain.runs import EvalRunStatus, ResultStatus
@@ -20,6 +20,7 @@ from workbench.storage.sql.models import (
     EvalSummaryRow,
     EvaluationRow,
 )
+from workbench.storage.sql.repositories.dispatch import begin_dispatch, end_dispatch
 
 if TYPE_CHECKING:
     from workbench.storage.ports import ScoreTuple
@@ -110,63 +111,32 @@ class SqlEvaluationRepository:
         )
         return int(self._session.scalar(query) or 0)
 
-    def claim(self, run_id: str, owner: str, now: datetime, expires_at: datetime) -> bool:
-        """Take the run's lease when it is free, expired or already ours; True when taken (atomic)."""
-        query = (
-            update(EvalRunRow)
-            .where(
-                EvalRunRow.id == run_id,
-                or_(
-                    EvalRunRow.lease_owner.is_(None),
-                    EvalRunRow.lease_owner == owner,
-                    and_(EvalRunRow.lease_expires_at.is_not(None), EvalRunRow.lease_expires_at < now),
-                ),
-            )
-            .values(lease_owner=owner, lease_expires_at=expires_at, stop_requested=False, status=EvalRunStatus.RUNNING,
-                    started_at=func.coalesce(EvalRunRow.started_at, now), error=None, finished_at=None)
-            .execution_options(synchronize_session=False)
-        )  # fmt: skip
-        return bool(self._session.execute(query).rowcount)  # type: ignore[attr-defined]
+    def begin_dispatch(self, run_id: str, dispatch_id: str, now: datetime) -> bool:
+        values = {"status": EvalRunStatus.RUNNING, "started_at": func.coalesce(EvalRunRow.started_at, now),
+                  "error": None, "finished_at": None}  # fmt: skip
+        return begin_dispatch(self._session, EvalRunRow, run_id, dispatch_id, values)
 
-    def renew(self, run_id: str, owner: str, expires_at: datetime) -> bool:
-        """Extend our lease; False when it was taken from us (we then stop)."""
-        query = (
-            update(EvalRunRow)
-            .where(EvalRunRow.id == run_id, EvalRunRow.lease_owner == owner)
-            .values(lease_expires_at=expires_at)
-            .execution_options(synchronize_session=False)
-        )
-        return bool(self._session.execute(query).rowcount)  # type: ignore[attr-defined]
+    def end_dispatch(
+        self, run_id: str, dispatch_id: str | None, status: str, error: str | None, finished_at: datetime | None
+    ) -> bool:
+        values = {"status": status, "error": error, "finished_at": finished_at}
+        return end_dispatch(self._session, EvalRunRow, run_id, dispatch_id, values)
 
-    def release(self, run_id: str, owner: str, status: str, error: str | None, finished_at: datetime | None) -> bool:
-        """Record how the run ended and free its lease, only while `owner` holds it; True when it did."""
-        query = (
-            update(EvalRunRow)
-            .where(EvalRunRow.id == run_id, EvalRunRow.lease_owner == owner)
-            .values(status=status, error=error, finished_at=finished_at, lease_owner=None, lease_expires_at=None,
-                    stop_requested=False)
-            .execution_options(synchronize_session=False)
-        )  # fmt: skip
-        return bool(self._session.execute(query).rowcount)  # type: ignore[attr-defined]
-
-    def request_stop(self, run_id: str) -> None:
-        query = update(EvalRunRow).where(EvalRunRow.id == run_id, EvalRunRow.lease_owner.is_not(None))
-        self._session.execute(query.values(stop_requested=True).execution_options(synchronize_session=False))
-
-    def stop_requested(self, run_id: str) -> bool:
-        return bool(self._session.scalar(select(EvalRunRow.stop_requested).where(EvalRunRow.id == run_id)))
-
-    def set_counts(self, run_id: str) -> tuple[int, int]:
+    def set_counts(self, run_id: str, *, grow_only: bool = False) -> tuple[int, int]:
         """Recount a run's finished and failed items from its results (cheap: one indexed group per run).
 
-        Two workers committing at once may each miss the other's row; the count made when the run is released,
-        after every worker has committed, is the one that stays."""
+        A worker counts again after its own result is committed, and the last to commit sees every result; but
+        an earlier count can reach the row after a later one. grow_only writes a count only over a smaller one
+        (re-checked under the row's lock), so a stale count never replaces a newer one."""
         query = select(EvalResultRow.status, func.count()).where(EvalResultRow.run_id == run_id)
         counts: dict[str, int] = {
             status: n for status, n in self._session.execute(query.group_by(EvalResultRow.status))
         }
         done, failed = sum(counts.values()), counts.get(ResultStatus.FAILED, 0)
-        statement = update(EvalRunRow).where(EvalRunRow.id == run_id).values(done_count=done, failed_count=failed)
+        statement = update(EvalRunRow).where(EvalRunRow.id == run_id)
+        if grow_only:
+            statement = statement.where(EvalRunRow.done_count < done)
+        statement = statement.values(done_count=done, failed_count=failed)
         self._session.execute(statement.execution_options(synchronize_session=False))
         return done, failed
 
@@ -175,6 +145,13 @@ class SqlEvaluationRepository:
         self._session.execute(statement.execution_options(synchronize_session=False))
 
     # Results and scores ---------------------------------------------------------------------------------------
+
+    def has_result(self, run_id: str, item_id: str) -> bool:
+        query = select(EvalResultRow.id).where(EvalResultRow.run_id == run_id, EvalResultRow.item_id == item_id)
+        return self._session.scalar(query.limit(1)) is not None
+
+    def item(self, item_id: str) -> EvalItemRow | None:
+        return self._session.get(EvalItemRow, item_id)
 
     def done_item_ids(self, run_id: str) -> set[str]:
         return set(self._session.scalars(select(EvalResultRow.item_id).where(EvalResultRow.run_id == run_id)))

@@ -1,16 +1,17 @@
-"""The SQL repository of playground runs: their variants, input rows, cells and lease."""
+"""The SQL repository of playground runs: their variants, input rows, cells and dispatch."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from workbench.domain.clock import utcnow
-from workbench.domain.runs import CellStatus
+from workbench.domain.runs import CellStatus, PlaygroundRunStatus
 from workbench.storage.sql.models import PlaygroundCellRow, PlaygroundInputRow, PlaygroundRunRow, PlaygroundVariantRow
+from workbench.storage.sql.repositories.dispatch import begin_dispatch, end_dispatch
 
 
 class SqlPlaygroundRepository:
@@ -80,43 +81,31 @@ class SqlPlaygroundRepository:
         query = delete(PlaygroundCellRow).where(PlaygroundCellRow.run_id == run_id, failed)
         return int(self._session.execute(query).rowcount or 0)  # type: ignore[attr-defined]
 
-    def claim(self, run_id: str, owner: str, now: datetime, expires_at: datetime) -> bool:
-        """Take the run's lease when it is free, expired or already ours; True when taken (atomic)."""
-        query = (
-            update(PlaygroundRunRow)
-            .where(
-                PlaygroundRunRow.id == run_id,
-                or_(
-                    PlaygroundRunRow.lease_owner.is_(None),
-                    PlaygroundRunRow.lease_owner == owner,
-                    and_(PlaygroundRunRow.lease_expires_at.is_not(None), PlaygroundRunRow.lease_expires_at < now),
-                ),
-            )
-            .values(lease_owner=owner, lease_expires_at=expires_at, stop_requested=False)
-            .execution_options(synchronize_session=False)
-        )
-        return bool(self._session.execute(query).rowcount)  # type: ignore[attr-defined]
-
-    def renew(self, run_id: str, owner: str, expires_at: datetime) -> bool:
-        """Extend our lease; False when it was taken from us (we then stop)."""
-        query = (
-            update(PlaygroundRunRow)
-            .where(PlaygroundRunRow.id == run_id, PlaygroundRunRow.lease_owner == owner)
-            .values(lease_expires_at=expires_at)
-            .execution_options(synchronize_session=False)
-        )
-        return bool(self._session.execute(query).rowcount)  # type: ignore[attr-defined]
-
-    def release(self, run_id: str, owner: str, status: str, error: str | None, finished_at: datetime | None) -> bool:
-        """Record how the run ended and free its lease, only while `owner` holds it; True when it did."""
-        query = (
-            update(PlaygroundRunRow)
-            .where(PlaygroundRunRow.id == run_id, PlaygroundRunRow.lease_owner == owner)
-            .values(status=status, error=error, finished_at=finished_at, lease_owner=None, lease_expires_at=None,
-                    stop_requested=False, updated_at=utcnow())
-            .execution_options(synchronize_session=False)
+    def has_cell(self, run_id: str, row_index: int, position: int) -> bool:
+        query = select(PlaygroundCellRow.id).where(
+            PlaygroundCellRow.run_id == run_id, PlaygroundCellRow.row_index == row_index,
+            PlaygroundCellRow.position == position,
         )  # fmt: skip
-        return bool(self._session.execute(query).rowcount)  # type: ignore[attr-defined]
+        return self._session.scalar(query.limit(1)) is not None
 
-    def stop_requested(self, run_id: str) -> bool:
-        return bool(self._session.scalar(select(PlaygroundRunRow.stop_requested).where(PlaygroundRunRow.id == run_id)))
+    def variant(self, run_id: str, position: int) -> PlaygroundVariantRow | None:
+        query = select(PlaygroundVariantRow).where(
+            PlaygroundVariantRow.run_id == run_id, PlaygroundVariantRow.position == position
+        )
+        return self._session.scalars(query).first()
+
+    def input_row(self, run_id: str, row_index: int) -> PlaygroundInputRow | None:
+        query = select(PlaygroundInputRow).where(
+            PlaygroundInputRow.run_id == run_id, PlaygroundInputRow.row_index == row_index
+        )
+        return self._session.scalars(query).first()
+
+    def begin_dispatch(self, run_id: str, dispatch_id: str, now: datetime) -> bool:
+        values = {"status": PlaygroundRunStatus.RUNNING, "error": None, "finished_at": None, "updated_at": now}
+        return begin_dispatch(self._session, PlaygroundRunRow, run_id, dispatch_id, values)
+
+    def end_dispatch(
+        self, run_id: str, dispatch_id: str | None, status: str, error: str | None, finished_at: datetime | None
+    ) -> bool:
+        values = {"status": status, "error": error, "finished_at": finished_at, "updated_at": utcnow()}
+        return end_dispatch(self._session, PlaygroundRunRow, run_id, dispatch_id, values)

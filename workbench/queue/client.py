@@ -1,0 +1,76 @@
+"""Sending tasks and reading the queue's state (depth, workers alive) for the pages and the CLI."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from celery import Celery
+from kombu.exceptions import KombuError
+
+log = logging.getLogger(__name__)
+
+
+class QueueUnavailable(RuntimeError):
+    """The broker did not answer; the message says where it was looked for and what to do."""
+
+
+@dataclass(frozen=True)
+class QueueStatus:
+    broker: str  # where, without credentials
+    reachable: bool
+    depth: int | None = None  # tasks waiting for a worker
+    workers: list[str] = field(default_factory=list)  # names of the workers that answered a ping
+    error: str | None = None
+
+
+class TaskQueue:
+    def __init__(self, app: Celery, broker_display: str, *, queue: str, timeout_s: float = 3.0) -> None:
+        self.app = app
+        self.broker = broker_display
+        self.queue = queue
+        self._timeout = timeout_s
+
+    def send(self, name: str, arglists: Iterable[Sequence[Any]]) -> int:
+        """Publish one task per argument list over one connection; returns how many were sent."""
+        sent = 0
+        try:
+            with self.app.producer_or_acquire() as producer:
+                for args in arglists:
+                    self.app.send_task(name, args=list(args), queue=self.queue, producer=producer)
+                    sent += 1
+        except (KombuError, OSError) as exc:
+            raise QueueUnavailable(self._unreachable(exc, sent)) from exc
+        return sent
+
+    def status(self) -> QueueStatus:
+        """Depth and live workers; never raises (an unreachable broker is a status)."""
+        try:
+            with self.app.connection_for_read() as conn:
+                conn.ensure_connection(max_retries=1, timeout=self._timeout)
+                depth = self._depth(conn, self.queue)
+            replies = self.app.control.ping(timeout=min(1.0, self._timeout))
+        except (KombuError, OSError) as exc:
+            return QueueStatus(self.broker, False, error=self._unreachable(exc, 0))
+        workers = sorted(name for reply in replies for name in reply)
+        return QueueStatus(self.broker, True, depth, workers)
+
+    @staticmethod
+    def _depth(conn: Any, queue: str) -> int:
+        try:
+            _, count, _ = conn.default_channel.queue_declare(queue, passive=True)
+        except Exception:  # noqa: BLE001 - "no such queue" (Redis keeps no empty queue): nothing waits
+            return 0
+        return int(count)
+
+    def _unreachable(self, exc: BaseException, sent: int) -> str:
+        done = f" ({sent} task(s) were sent before it went away)" if sent else ""
+        return (
+            f"The task queue at {self.broker} does not answer ({type(exc).__name__}: {exc}){done}. "
+            "Check that the broker runs and that WORKBENCH_QUEUE__BROKER_URL points at it."
+        )
+
+    def close(self) -> None:
+        self.app.close()

@@ -1,0 +1,86 @@
+"""A worker process: Celery's worker over the workbench's queue, with the services its tasks use.
+
+Threads, not forked processes: one process holds one set of services (one SQL pool, one run-log writer, one
+embedding model), and its tasks mostly wait on a model server. Run more worker processes, on any machines with the
+same settings, to work more at once. SIGTERM (and Ctrl-C) is Celery's warm shutdown: no new task is taken, the
+tasks in hand finish, are stored and acknowledged, then the run logs are flushed.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+from typing import Any
+
+from celery.signals import worker_shutdown
+
+from workbench.config import Settings
+from workbench.evaluation.runs import EvalRunService
+from workbench.playground.service import PlaygroundService
+from workbench.queue.app import celery_app
+from workbench.worker.tasks import register
+
+log = logging.getLogger(__name__)
+
+
+class WorkerContainer:
+    """The worker's services, built once (the judge cache of the eval service lives as long as the worker)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._lock = threading.Lock()
+        self._container: Any = None
+        self._eval_runs: EvalRunService | None = None
+        self._playground: PlaygroundService | None = None
+
+    def open(self) -> WorkerContainer:
+        from workbench.bootstrap import build_container
+
+        with self._lock:
+            if self._container is None:
+                self._container = build_container(self._settings, register_atexit=False)
+                self._eval_runs = self._container.eval_runs
+                self._playground = self._container.playground
+        return self
+
+    @property
+    def eval_runs(self) -> EvalRunService:
+        assert self._eval_runs is not None, "open() first"
+        return self._eval_runs
+
+    @property
+    def playground(self) -> PlaygroundService:
+        assert self._playground is not None, "open() first"
+        return self._playground
+
+    def close(self, **_: Any) -> None:
+        with self._lock:
+            container, self._container = self._container, None
+        if container is not None:
+            container.close()
+
+
+def default_name() -> str:
+    return f"workbench-{os.getpid()}@{socket.gethostname()}"
+
+
+def run_worker(
+    settings: Settings, *, concurrency: int | None = None, name: str | None = None, loglevel: str = "INFO"
+) -> None:
+    """Work the queue's tasks until SIGTERM or Ctrl-C."""
+    logging.basicConfig(level=loglevel, format="[%(asctime)s %(levelname)s %(processName)s] %(name)s: %(message)s")
+    app = celery_app(settings)
+    services = WorkerContainer(settings).open()  # a misconfigured worker says so now, not at its first task
+    register(app, lambda: services, retries=settings.queue.task_retries)
+    worker_shutdown.connect(services.close, weak=False)
+    argv = [
+        "worker", "--pool=threads", f"--concurrency={concurrency or settings.queue.worker_concurrency}",
+        f"--loglevel={loglevel}", "-Q", settings.queue.name, "--without-gossip", "--without-mingle",
+        "-n", name or default_name(),
+    ]  # fmt: skip
+    try:
+        app.worker_main(argv)
+    finally:
+        services.close()
