@@ -173,10 +173,10 @@ class Container:
         return ReviewService(self.uow)
 
     def system_status(self) -> SystemStatus:
-        """Health of the SQL database, the run log and its writer (the Admin page)."""
+        """Health of the SQL database, the run log and its writer, and the task queue (the Admin page)."""
         return system_status(
             self.engine, self.mongo_client, self.runlog_store, self.runlog_writer,
-            embedded_runlog=self.embedded_mongo is not None,
+            embedded_runlog=self.embedded_mongo is not None, queue=self.queue.status(),
         )  # fmt: skip
 
     @property

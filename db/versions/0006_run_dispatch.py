@@ -31,6 +31,7 @@ def upgrade() -> None:
         op.execute(sa.text(f"UPDATE {table} SET status = 'stopped' WHERE status = 'running'"))
         # Plain ALTER TABLE (SQLite has dropped columns since 3.35): no table copy, and an offline script works.
         op.add_column(table, sa.Column("dispatch_id", sa.String(length=32), nullable=True))
+        op.add_column(table, sa.Column("dispatched_at", UTCDateTime(), nullable=True))
         for column in ("lease_owner", "lease_expires_at", "stop_requested"):
             op.drop_column(table, column)
 
@@ -41,4 +42,5 @@ def downgrade() -> None:
         op.add_column(table, sa.Column("stop_requested", sa.Boolean(), nullable=False, server_default=sa.false()))
         op.add_column(table, sa.Column("lease_owner", sa.String(length=owner_length[table]), nullable=True))
         op.add_column(table, sa.Column("lease_expires_at", UTCDateTime(), nullable=True))
+        op.drop_column(table, "dispatched_at")
         op.drop_column(table, "dispatch_id")

@@ -1,12 +1,18 @@
-"""The Admin page: adding users, changing roles, the last-admin guard, and store health."""
+"""The Admin page: adding users, changing roles, the last-admin guard, and the health of the stores and queue."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import pytest
 
 from tests.e2e.conftest import AppEnvironment, open_page, signed_in
+from tests.workers import running_worker, wait_until
+from workbench.bootstrap import build_queue
+from workbench.config import get_settings
 from workbench.domain.users import Role
 from workbench.services import users as user_service
+from workbench.storage.runlog.embedded import free_port
 
 pytestmark = pytest.mark.e2e
 
@@ -61,3 +67,25 @@ def test_system_tab_reports_healthy_stores(app_env: AppEnvironment) -> None:
     successes = [s.value for s in at.success]
     assert any(value.startswith("Schema up to date") for value in successes)
     assert any(value.startswith("Reachable") for value in successes)
+
+
+def test_system_tab_shows_the_queue_its_depth_and_its_workers(app_env: AppEnvironment, tmp_path: Path) -> None:
+    at = open_page(signed_in(), "admin")
+    assert "embedded" in " ".join(str(m.value) for m in at.markdown)
+    assert any("No worker answers" in w.value for w in at.warning)
+    with running_worker(tmp_path / "worker.log"):
+        wait_until(lambda: bool(build_queue(get_settings()).status().workers), what="the worker to answer a ping")
+        at.run()
+        metrics = {m.label: m.value for m in at.metric}
+        assert (metrics["Tasks waiting"], metrics["Workers alive"]) == ("0", "1")
+        assert not any("No worker answers" in w.value for w in at.warning)
+
+
+def test_an_unreachable_broker_is_said_and_nothing_hangs(
+    app_env: AppEnvironment, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("WORKBENCH_QUEUE__BROKER_URL", f"redis://127.0.0.1:{free_port()}/0")  # nobody listens
+    monkeypatch.setenv("WORKBENCH_QUEUE__CONNECT_TIMEOUT_S", "1")
+    at = open_page(signed_in(), "admin")
+    [error] = [e.value for e in at.error if "task queue" in e.value]
+    assert "does not answer" in error and "WORKBENCH_QUEUE__BROKER_URL" in error

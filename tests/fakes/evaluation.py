@@ -98,12 +98,20 @@ class FakeEvaluationRepository:
     def begin_dispatch(self, run_id: str, dispatch_id: str, now: datetime) -> bool:
         run = self.run(run_id)
         started = (run.started_at if run is not None else None) or now
-        return dispatch.begin(run, dispatch_id, status="running", started_at=started, error=None, finished_at=None)
+        return dispatch.begin(
+            run, dispatch_id, status="running", started_at=started, error=None, finished_at=None, dispatched_at=now
+        )
 
     def end_dispatch(
         self, run_id: str, dispatch_id: str | None, status: str, error: str | None, finished_at: datetime | None
     ) -> bool:
         return dispatch.end(self.run(run_id), dispatch_id, status=status, error=error, finished_at=finished_at)
+
+    def dispatched_runs(self) -> Sequence[EvalRunRow]:
+        return self._tables.where(EvalRunRow, lambda row: row.dispatch_id is not None)
+
+    def last_result_at(self, run_id: str) -> datetime | None:
+        return max((row.created_at for row in self._tables.where(EvalResultRow, run_id=run_id)), default=None)
 
     def set_counts(self, run_id: str, *, grow_only: bool = False) -> tuple[int, int]:
         statuses = [row.status for row in self._tables.where(EvalResultRow, run_id=run_id)]

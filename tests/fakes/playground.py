@@ -71,7 +71,7 @@ class FakePlaygroundRepository:
         return next(iter(self._tables.where(PlaygroundInputRow, run_id=run_id, row_index=row_index)), None)
 
     def begin_dispatch(self, run_id: str, dispatch_id: str, now: datetime) -> bool:
-        values = {"status": "running", "error": None, "finished_at": None, "updated_at": now}
+        values = {"status": "running", "error": None, "finished_at": None, "updated_at": now, "dispatched_at": now}
         return dispatch.begin(self.get(run_id), dispatch_id, **values)
 
     def end_dispatch(
@@ -79,3 +79,9 @@ class FakePlaygroundRepository:
     ) -> bool:
         values = {"status": status, "error": error, "finished_at": finished_at, "updated_at": utcnow()}
         return dispatch.end(self.get(run_id), dispatch_id, **values)
+
+    def dispatched_runs(self) -> Sequence[PlaygroundRunRow]:
+        return self._tables.where(PlaygroundRunRow, lambda row: row.dispatch_id is not None)
+
+    def last_cell_at(self, run_id: str) -> datetime | None:
+        return max((row.created_at for row in self._tables.where(PlaygroundCellRow, run_id=run_id)), default=None)

@@ -55,7 +55,7 @@ EXPECTED_COLUMNS = {
     "playground_runs": {
         "id": False, "user_id": True, "title": False, "kind": False, "status": False, "dataset_name": True,
         "dataset_sha256": True, "mapping": False, "concurrency": False, "row_count": False, "error": True,
-        "dispatch_id": True, "created_at": False, "updated_at": False, "finished_at": True,
+        "dispatch_id": True, "dispatched_at": True, "created_at": False, "updated_at": False, "finished_at": True,
     },
     "playground_variants": {
         "id": False, "run_id": False, "position": False, "prompt_name": False, "prompt_version": True,
@@ -114,7 +114,7 @@ EXPECTED_COLUMNS = {
         "id": False, "version_id": False, "name": False, "config": False, "config_hash": False, "repeat": False,
         "tags": False, "environment": False, "status": False, "item_count": False, "done_count": False,
         "failed_count": False, "error": True, "dispatch_id": True,
-        "created_by": False, "created_at": False, "started_at": True, "finished_at": True,
+        "dispatched_at": True, "created_by": False, "created_at": False, "started_at": True, "finished_at": True,
     },
     "eval_results": {
         "id": False, "run_id": False, "item_id": False, "item_key": False, "status": False, "answer": False,

@@ -16,7 +16,7 @@ from pydantic import BaseModel
 from workbench.config.settings import PLACEHOLDER_SECRETS, Settings
 
 ROOT = Path(__file__).resolve().parents[2]
-SERVICES = {"postgres", "mongo", "migrate", "app"}
+SERVICES = {"postgres", "mongo", "redis", "migrate", "app", "worker"}
 REQUIRED_VARIABLE = re.compile(r"^\$\{[A-Z][A-Z0-9_]*:\?[^}]+\}$")  # ${NAME:?message}: fails loudly when unset
 SECRET_NAME = re.compile(r"PASSWORD|SECRET|TOKEN|API_KEY")
 URL_PASSWORD = re.compile(r"://[^:/@\s]+:(?P<password>.+)@")
@@ -72,15 +72,27 @@ def settings_variables() -> set[str]:
 # docker-compose.yml -----------------------------------------------------------------------------------------
 
 
-def test_compose_has_the_four_services(services: dict[str, dict[str, Any]]) -> None:
+def test_compose_has_its_six_services(services: dict[str, dict[str, Any]]) -> None:
     assert set(services) == SERVICES
     assert services["postgres"]["image"].startswith("postgres:16")
     assert services["mongo"]["image"].startswith("mongo:7")
     assert services["app"]["build"] == "."
+    assert services["redis"]["image"].startswith("redis:")
     assert services["migrate"]["image"] == services["app"]["image"]  # the same image runs the migration
+    assert services["worker"]["image"] == services["app"]["image"]  # ... and the workers
+    assert "workbench worker" in command_text(services["worker"])
 
 
-@pytest.mark.parametrize(("name", "probe"), [("postgres", "pg_isready"), ("mongo", "ping"), ("app", "/_stcore/health")])
+@pytest.mark.parametrize(
+    ("name", "probe"),
+    [
+        ("postgres", "pg_isready"),
+        ("mongo", "ping"),
+        ("redis", "ping"),
+        ("app", "/_stcore/health"),
+        ("worker", "queue status --worker"),
+    ],
+)
 def test_long_running_services_have_healthchecks(services: dict[str, dict[str, Any]], name: str, probe: str) -> None:
     check = services[name]["healthcheck"]
     test = check["test"]
@@ -90,7 +102,7 @@ def test_long_running_services_have_healthchecks(services: dict[str, dict[str, A
 
 def test_named_volumes_are_declared(compose: dict[str, Any], services: dict[str, dict[str, Any]]) -> None:
     declared = set(compose.get("volumes") or {})
-    for name in ("postgres", "mongo", "app"):
+    for name in ("postgres", "mongo", "redis", "app"):
         mounts = [str(volume).split(":", 1)[0] for volume in services[name].get("volumes", [])]
         named = [mount for mount in mounts if not mount.startswith((".", "/", "~"))]
         assert named, f"{name} keeps its data in a named volume"
@@ -103,7 +115,9 @@ def test_app_starts_after_the_migration_and_healthy_databases(services: dict[str
         "migrate": {"condition": "service_completed_successfully"},
         "postgres": {"condition": "service_healthy"},
         "mongo": {"condition": "service_healthy"},
+        "redis": {"condition": "service_healthy"},
     }
+    assert services["worker"]["depends_on"] == services["app"]["depends_on"]
 
 
 def test_migrate_upgrades_the_schema_then_creates_the_first_admin(services: dict[str, dict[str, Any]]) -> None:
@@ -125,7 +139,8 @@ def test_app_runs_the_production_profile_against_the_compose_databases(
     assert env["WORKBENCH_DATABASE_URL"].endswith("@postgres:5432/workbench")
     assert env["WORKBENCH_MONGODB_URL"].startswith("mongodb://mongo:27017")
     assert REQUIRED_VARIABLE.match(env["WORKBENCH_ADMIN_PASSWORD"])
-    assert environment(services["migrate"]) == env  # one anchor, so the two can never drift apart
+    assert env["WORKBENCH_QUEUE__BROKER_URL"] == "redis://redis:6379/0"
+    assert environment(services["migrate"]) == env == environment(services["worker"])  # one anchor: they never drift
 
 
 def test_no_literal_secrets(services: dict[str, dict[str, Any]]) -> None:
@@ -141,7 +156,7 @@ def test_no_literal_secrets(services: dict[str, dict[str, Any]]) -> None:
 def test_the_app_listens_on_loopback_only(services: dict[str, dict[str, Any]]) -> None:
     ports = [str(port) for port in services["app"]["ports"]]
     assert ports == ["127.0.0.1:8501:8501"]
-    assert all("ports" not in services[name] for name in ("postgres", "mongo", "migrate"))
+    assert all("ports" not in services[name] for name in ("postgres", "mongo", "redis", "migrate", "worker"))
 
 
 # Dockerfile and .dockerignore -----------------------------------------------------------------------------------

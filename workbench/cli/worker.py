@@ -29,7 +29,10 @@ def worker(
 
 
 @queue_app.command("status")
-def queue_status(as_json: bool = typer.Option(False, "--json", help="print the status as JSON")) -> None:
+def queue_status(
+    as_json: bool = typer.Option(False, "--json", help="print the status as JSON"),
+    worker: str | None = typer.Option(None, "--worker", help="exit 1 unless this worker answers (a health check)"),
+) -> None:
     """Where the queue is, how many tasks wait, which workers answer; exit 1 when the broker does not answer."""
     queue = build_queue(get_settings())
     try:
@@ -47,4 +50,7 @@ def queue_status(as_json: bool = typer.Option(False, "--json", help="print the s
     else:
         typer.secho(status.error or "the queue does not answer", fg=typer.colors.RED, err=True)
     if not status.reachable:
+        raise typer.Exit(1)
+    if worker is not None and worker not in status.workers:
+        typer.secho(f"worker {worker} does not answer", fg=typer.colors.RED, err=True)
         raise typer.Exit(1)

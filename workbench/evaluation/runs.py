@@ -14,6 +14,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
+from datetime import timedelta
 from functools import partial
 from typing import Any
 
@@ -200,6 +201,21 @@ class EvalRunService:
     def fail(self, run_id: str, dispatch_id: str, message: str) -> None:
         """Record that a dispatch could not go on (a task failed for good, the queue did not take it): resumable."""
         self._end_quietly(run_id, dispatch_id, EvalRunStatus.FAILED, message)
+
+    def stalled(self, quiet_for: timedelta) -> list[Dispatch]:
+        """Runs being worked with no result for `quiet_for` since their dispatch began, with their missing items
+        under their current dispatch (see workbench.worker.reconcile)."""
+        now, found = utcnow(), []
+        with self._uow() as uow:
+            for run in uow.evaluation.dispatched_runs():
+                last = max(filter(None, [uow.evaluation.last_result_at(run.id), run.dispatched_at]), default=None)
+                if run.dispatch_id is None or (last is not None and now - last < quiet_for):
+                    continue
+                done = uow.evaluation.done_item_ids(run.id)
+                units = [[row.id] for row in uow.evaluation.items(run.version_id) if row.id not in done]
+                if units:
+                    found.append(Dispatch(run.id, run.dispatch_id, units))
+        return found
 
     def progress(self, run_id: str) -> tuple[bool, str | None]:
         """(being worked, why its last dispatch failed) in one read."""

@@ -14,6 +14,7 @@ import logging
 import threading
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
+from datetime import timedelta
 from functools import partial
 from typing import Any
 
@@ -178,6 +179,23 @@ class PlaygroundService:
     def fail(self, run_id: str, dispatch_id: str, message: str) -> None:
         """Record that a dispatch could not go on (a task failed for good, the queue did not take it): resumable."""
         self._end_quietly(run_id, dispatch_id, PlaygroundRunStatus.FAILED, message[:2000])
+
+    def stalled(self, quiet_for: timedelta) -> list[Dispatch]:
+        """Runs being worked with no cell for `quiet_for` since their dispatch began, with their missing cells
+        under their current dispatch (see workbench.worker.reconcile)."""
+        now, found = utcnow(), []
+        with self._uow() as uow:
+            for run in uow.playground.dispatched_runs():
+                last = max(filter(None, [uow.playground.last_cell_at(run.id), run.dispatched_at]), default=None)
+                if run.dispatch_id is None or (last is not None and now - last < quiet_for):
+                    continue
+                positions = sorted(v.position for v in uow.playground.variants(run.id))
+                done = uow.playground.done_keys(run.id)
+                units = [[row, position] for row in range(run.row_count) for position in positions
+                         if (row, position) not in done]  # fmt: skip
+                if units:
+                    found.append(Dispatch(run.id, run.dispatch_id, units))
+        return found
 
     def progress(self, run_id: str) -> tuple[bool, str | None]:
         """(being worked, why its last dispatch failed) in one read."""

@@ -35,6 +35,12 @@ def broker_of(settings: Settings) -> tuple[str, dict[str, Any]]:
                 # Look for tasks of dead workers every few seconds, not every 100 s (kombu's default sweep).
                 "unacked_restore_interval": max(1.0, min(10.0, queue.visibility_timeout_s / 2)),
                 "unacked_restore_throttle": 1,
+                # The sweep's lock: a worker killed while holding it (it sweeps every few seconds) must not stop
+                # every other worker's sweep for kombu's default 300 s.
+                "unacked_mutex_expire": 10,
+                # Every key under the queue's name, the list of unacknowledged tasks included: deployments (or test
+                # runs) sharing one Redis neither restore nor lock each other's tasks.
+                "global_keyprefix": f"{queue.name}:",
                 "socket_connect_timeout": queue.connect_timeout_s,
                 "socket_timeout": max(queue.connect_timeout_s, 10.0),
             }

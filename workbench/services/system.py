@@ -1,4 +1,4 @@
-"""Health of the stores, for the Admin page and `workbench status`."""
+"""Health of the stores and the task queue, for the Admin page."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from workbench.domain.runlog_query import RunLogFilter
+from workbench.queue.client import QueueStatus
 from workbench.storage.runlog.store import MongoRunLogStore
 from workbench.storage.runlog.writer import RunLogWriter, WriterStats
 from workbench.storage.sql import migrate
@@ -27,6 +28,7 @@ class SystemStatus:
     runlog_logs: int | None
     writer: WriterStats
     spool_pending: bool
+    queue: QueueStatus | None = None  # the task queue that carries dataset and eval runs to workers
 
     @property
     def sql_up_to_date(self) -> bool:
@@ -40,6 +42,7 @@ def system_status(
     writer: RunLogWriter,
     *,
     embedded_runlog: bool,
+    queue: QueueStatus | None = None,
 ) -> SystemStatus:
     revision: str | None = None
     sql_error: str | None = None
@@ -64,4 +67,5 @@ def system_status(
         runlog_logs=logs,
         writer=writer.stats,
         spool_pending=writer.spool_pending,
+        queue=queue,
     )

@@ -12,6 +12,7 @@ import logging
 import os
 import socket
 import threading
+from datetime import timedelta
 from typing import Any
 
 from celery.signals import worker_shutdown
@@ -20,6 +21,8 @@ from workbench.config import Settings
 from workbench.evaluation.runs import EvalRunService
 from workbench.playground.service import PlaygroundService
 from workbench.queue.app import celery_app
+from workbench.queue.client import TaskQueue
+from workbench.worker.reconcile import Reconciler
 from workbench.worker.tasks import register
 
 log = logging.getLogger(__name__)
@@ -51,6 +54,12 @@ class WorkerContainer:
         return self._eval_runs
 
     @property
+    def queue(self) -> TaskQueue:
+        assert self._container is not None, "open() first"
+        queue: TaskQueue = self._container.queue
+        return queue
+
+    @property
     def playground(self) -> PlaygroundService:
         assert self._playground is not None, "open() first"
         return self._playground
@@ -74,6 +83,10 @@ def run_worker(
     app = celery_app(settings)
     services = WorkerContainer(settings).open()  # a misconfigured worker says so now, not at its first task
     register(app, lambda: services, retries=settings.queue.task_retries)
+    quiet_for = timedelta(seconds=settings.queue.visibility_timeout_s)
+    reconciler = Reconciler(services.queue, services.eval_runs, services.playground, quiet_for,
+                            every=max(5.0, settings.queue.visibility_timeout_s / 4)).start()  # fmt: skip
+    worker_shutdown.connect(lambda **_: reconciler.stop(), weak=False)
     worker_shutdown.connect(services.close, weak=False)
     argv = [
         "worker", "--pool=threads", f"--concurrency={concurrency or settings.queue.worker_concurrency}",
@@ -83,4 +96,5 @@ def run_worker(
     try:
         app.worker_main(argv)
     finally:
+        reconciler.stop()
         services.close()

@@ -1,9 +1,11 @@
-"""The System tab of the Admin page: the SQL database, the run log and this process's run-log writer."""
+"""The System tab of the Admin page: the SQL database, the run log, this process's run-log writer, the queue."""
 
 from __future__ import annotations
 
 import streamlit as st
 
+from app.components.markdown import plain
+from workbench.queue.client import QueueStatus
 from workbench.services.system import SystemStatus
 
 
@@ -35,3 +37,25 @@ def show_status(status: SystemStatus) -> None:
             st.warning(f"{writer.waiting_in_spool:,} logs waiting in the spool.")
         if writer.last_error:
             st.caption(f"Last problem: {writer.last_error}")
+    if status.queue is not None:
+        show_queue(status.queue)
+
+
+def show_queue(queue: QueueStatus) -> None:
+    with st.container(border=True):
+        st.markdown("**Task queue** (dataset runs and eval runs)")
+        st.write(plain(queue.broker))
+        if not queue.reachable:
+            st.error(f"Not reachable: {queue.error} Runs cannot be started or resumed until it is back.")
+            return
+        cols = st.columns(2)
+        cols[0].metric("Tasks waiting", f"{queue.depth or 0:,}")
+        cols[1].metric("Workers alive", len(queue.workers))
+        if queue.workers:
+            st.caption("Workers: " + ", ".join(plain(name) for name in queue.workers))
+        else:
+            st.warning(
+                "No worker answers: runs wait in the queue. Start one with `workbench worker` (`workbench serve` "
+                "starts one when no broker is configured).",
+                icon=":material/warning:",
+            )

@@ -330,3 +330,18 @@ def test_a_run_resumed_with_other_library_versions_records_them(make_uow: UowFac
     [note] = resumed.environment["resumed_with"]
     assert note["changed"] == {"ragas": ["0.4.2", "0.4.3"]}
     assert service.execute(run.id).environment["resumed_with"] == [note]  # nothing changed the second time
+
+
+def test_a_quiet_dispatch_offers_its_missing_items_again(make_uow: UowFactory) -> None:
+    from datetime import timedelta
+
+    service, _ = _setup(make_uow)
+    (run,) = service.create_run("facts", EvalConfig(model="good", knowledge_base="kb"), actor="ana")
+    assert service.stalled(timedelta(0)) == []  # not dispatched: nothing is owed
+    dispatch = service.dispatch(run.id)
+    assert service.work_item(run.id, dispatch.id, dispatch.units[0][0])
+    assert service.stalled(timedelta(hours=1)) == []  # it stored a result just now
+    [again] = service.stalled(timedelta(0))
+    assert (again.run_id, again.id, again.units) == (run.id, dispatch.id, dispatch.units[1:])
+    service.request_stop(run.id)
+    assert service.stalled(timedelta(0)) == []  # stopped: its tasks are not owed any more

@@ -7,6 +7,7 @@ import csv
 import io
 import threading
 from collections.abc import Callable
+from datetime import timedelta
 
 import pytest
 
@@ -251,3 +252,12 @@ def test_a_runner_whose_dispatch_was_replaced_stops_and_leaves_the_new_one_alone
     after = runner.run(run_id)
     assert (after.dispatch_id, after.status) == (replaced.id, "running")  # untouched by the runner it replaced
     assert after.done_cells < 80
+
+
+def test_a_quiet_dispatch_offers_its_missing_cells_again(service: PlaygroundService) -> None:
+    run_id = service.create_run(user_id=None, variants=[variant(), variant(temperature=0.9)], rows=rows(2))
+    dispatch = service.dispatch(run_id)
+    assert service.work_cell(run_id, dispatch.id, 0, 0) is not None
+    assert service.stalled(timedelta(hours=1)) == []
+    [again] = service.stalled(timedelta(0))
+    assert (again.run_id, again.id, again.units) == (run_id, dispatch.id, [[0, 1], [1, 0], [1, 1]])

@@ -81,6 +81,7 @@ class EvalRunRow(Base):
     failed_count: Mapped[int] = mapped_column(Integer, default=0)  # items whose answer could not be produced
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     dispatch_id: Mapped[str | None] = mapped_column(String(32), nullable=True)  # while worked: see PlaygroundRunRow
+    dispatched_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     created_by: Mapped[str] = mapped_column(String(128))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

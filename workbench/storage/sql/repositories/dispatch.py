@@ -7,17 +7,20 @@ old dispatch never records the end of a newer one.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 
-def begin_dispatch(session: Session, model: Any, run_id: str, dispatch_id: str, values: dict[str, Any]) -> bool:
+def begin_dispatch(
+    session: Session, model: Any, run_id: str, dispatch_id: str, now: datetime, values: dict[str, Any]
+) -> bool:
     query = (
         update(model)
         .where(model.id == run_id, model.dispatch_id.is_(None))
-        .values(dispatch_id=dispatch_id, **values)
+        .values(dispatch_id=dispatch_id, dispatched_at=now, **values)
         .execution_options(synchronize_session=False)
     )
     return bool(session.execute(query).rowcount)  # type: ignore[attr-defined]

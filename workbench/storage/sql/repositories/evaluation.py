@@ -114,13 +114,20 @@ class SqlEvaluationRepository:
     def begin_dispatch(self, run_id: str, dispatch_id: str, now: datetime) -> bool:
         values = {"status": EvalRunStatus.RUNNING, "started_at": func.coalesce(EvalRunRow.started_at, now),
                   "error": None, "finished_at": None}  # fmt: skip
-        return begin_dispatch(self._session, EvalRunRow, run_id, dispatch_id, values)
+        return begin_dispatch(self._session, EvalRunRow, run_id, dispatch_id, now, values)
 
     def end_dispatch(
         self, run_id: str, dispatch_id: str | None, status: str, error: str | None, finished_at: datetime | None
     ) -> bool:
         values = {"status": status, "error": error, "finished_at": finished_at}
         return end_dispatch(self._session, EvalRunRow, run_id, dispatch_id, values)
+
+    def dispatched_runs(self) -> Sequence[EvalRunRow]:
+        return self._session.scalars(select(EvalRunRow).where(EvalRunRow.dispatch_id.is_not(None))).all()
+
+    def last_result_at(self, run_id: str) -> datetime | None:
+        query = select(func.max(EvalResultRow.created_at)).where(EvalResultRow.run_id == run_id)
+        return self._session.scalar(query)
 
     def set_counts(self, run_id: str, *, grow_only: bool = False) -> tuple[int, int]:
         """Recount a run's finished and failed items from its results (cheap: one indexed group per run).

@@ -102,10 +102,18 @@ class SqlPlaygroundRepository:
 
     def begin_dispatch(self, run_id: str, dispatch_id: str, now: datetime) -> bool:
         values = {"status": PlaygroundRunStatus.RUNNING, "error": None, "finished_at": None, "updated_at": now}
-        return begin_dispatch(self._session, PlaygroundRunRow, run_id, dispatch_id, values)
+        return begin_dispatch(self._session, PlaygroundRunRow, run_id, dispatch_id, now, values)
 
     def end_dispatch(
         self, run_id: str, dispatch_id: str | None, status: str, error: str | None, finished_at: datetime | None
     ) -> bool:
         values = {"status": status, "error": error, "finished_at": finished_at, "updated_at": utcnow()}
         return end_dispatch(self._session, PlaygroundRunRow, run_id, dispatch_id, values)
+
+    def dispatched_runs(self) -> Sequence[PlaygroundRunRow]:
+        return self._session.scalars(select(PlaygroundRunRow).where(PlaygroundRunRow.dispatch_id.is_not(None))).all()
+
+    def last_cell_at(self, run_id: str) -> datetime | None:
+        return self._session.scalar(
+            select(func.max(PlaygroundCellRow.created_at)).where(PlaygroundCellRow.run_id == run_id)
+        )
