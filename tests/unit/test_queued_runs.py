@@ -62,7 +62,7 @@ def test_a_queue_that_does_not_answer_leaves_the_run_failed_with_the_reason(serv
     broker = Broker(down=True)
     jobs = QueuedRuns(service, broker.send, "workbench.eval.item")
     (run,) = service.create_run("facts", EvalConfig(model="good", knowledge_base="kb"), actor="ana")
-    with pytest.raises(QueueError, match="does not answer.*resume it once the queue is back"):
+    with pytest.raises(QueueError, match=r"does not answer.*resume it once the queue is back"):
         jobs.start(run.id)
     failed = service.run(run.id)
     assert (failed.status, failed.live, failed.resumable) == ("failed", False, True)

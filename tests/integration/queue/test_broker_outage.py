@@ -47,7 +47,8 @@ class OwnRedis:
             self.process = None
 
     def _answers(self) -> bool:
-        result = subprocess.run(["redis-cli", "-p", str(self.port), "ping"], capture_output=True, text=True)
+        ping = ["redis-cli", "-p", str(self.port), "ping"]
+        result = subprocess.run(ping, check=False, capture_output=True, text=True)
         return result.stdout.strip() == "PONG"
 
 
