@@ -17,6 +17,7 @@ from typer.testing import CliRunner, Result
 
 from tests.evaluation_fakes import SAMPLE_ITEMS, ScriptedPipeline
 from tests.playground_fakes import Recorder
+from tests.workers import running_worker, wait_until
 from workbench.cli import app
 from workbench.evaluation.config import EvalConfig
 from workbench.evaluation.datasets import EvalDatasetService
@@ -418,3 +419,27 @@ def test_ctrl_c_stops_after_the_items_in_progress_and_resume_finishes(run: Run, 
     resumed = run("eval", "resume", run_id[:8])
     assert "completed: 6 items, 0 failed" in resumed.stdout
     assert f"items {done + 1}/6" in resumed.stderr and "items 1/6" not in resumed.stderr
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("run_log")
+def test_a_queued_run_is_worked_by_a_worker_on_the_embedded_queue_and_followed_here(
+    run: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("WORKBENCH_LLM__WARM_UP_ON_OPEN", "false")
+    questions = write(tmp_path / "tiny.csv", "question,reference_answer\nWhat is 2+2?,4\nName a colour.,Blue.\n"
+                                             "Say hello.,Hello.\n")  # fmt: skip
+    run("eval", "datasets", "import", questions, "--name", "tiny")
+    config = write(tmp_path / "smoke.yaml", f"model: {MODEL}\nknowledge_base: null\nmax_tokens: 8\n")
+    status = json.loads(run("queue", "status", "--json").stdout)
+    assert (status["reachable"], status["depth"], status["workers"]) == (True, 0, [])
+    assert status["broker"].startswith("embedded (files in ")
+    run("queue", "status", "--worker", "nobody@here", code=1)
+
+    with running_worker(tmp_path / "worker.log", "--name", "cli@test"):  # the files queue under data_dir/queue
+        wait_until(lambda: "cli@test" in json.loads(run("queue", "status", "--json").stdout)["workers"],
+                   what="the worker to answer")  # fmt: skip
+        result = run("eval", "run", "--dataset", "tiny", "--config", config, "--queue", "--json")
+    (done,) = json.loads(result.stdout)["runs"]
+    assert (done["status"], done["done"], done["failed"]) == ("completed", 3, 0)
+    assert "succeeded in" in (tmp_path / "worker.log").read_text()  # worked there, not in this process

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Sequence
 from contextlib import suppress
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
@@ -26,6 +27,10 @@ from workbench.domain.runs import EvalRunStatus
 from workbench.evaluation.config import EvalConfig
 from workbench.evaluation.reports import EvalReports, MetricSummary, RunSummary
 from workbench.evaluation.runs import MAX_REPEATS, EvalRunService
+from workbench.services.queued_runs import QueueError
+
+if TYPE_CHECKING:
+    from workbench.bootstrap import Container
 
 eval_app = typer.Typer(help="Evaluation: datasets, runs, comparisons and the CI gate.", no_args_is_help=True)
 eval_app.add_typer(datasets_app, name="datasets")
@@ -43,6 +48,9 @@ def eval_run(
     name: str | None = typer.Option(None, "--name", help="the run's name (default: the file's, else generated)"),
     tag: list[str] | None = typer.Option(None, "--tag", help="added to the file's tags; repeatable"),
     as_json: bool = typer.Option(False, "--json", help="print the run ids and summaries as JSON on stdout"),
+    queued: bool = typer.Option(
+        False, "--queue", help="send the items to the queue's workers (`workbench worker`) and follow them from here"
+    ),
 ) -> None:
     """Run a configuration over a dataset in the foreground; Ctrl-C stops after the items in progress (resumable).
 
@@ -58,7 +66,10 @@ def eval_run(
                        f"{first.item_count} items each", err=as_json)  # fmt: skip
             interrupted = False
             for run in runs:  # one after another: repeats of a local model would only queue for it anyway
-                interrupted = _execute(service, run.id, retry_failed=False)
+                if queued:
+                    interrupted = _follow(container, run.id, retry_failed=False)
+                else:
+                    interrupted = _execute(service, run.id, retry_failed=False)
                 if interrupted:
                     break
             _finish(container.eval_reports, [r.id for r in runs], interrupted, as_json)
@@ -69,6 +80,9 @@ def eval_resume(
     run_id: str,
     retry_failed: bool = typer.Option(False, "--retry-failed", help="answer and score failed items again"),
     as_json: bool = typer.Option(False, "--json", help="print the run id and summary as JSON on stdout"),
+    queued: bool = typer.Option(
+        False, "--queue", help="send the items to the queue's workers (`workbench worker`) and follow them from here"
+    ),
 ) -> None:
     """Work the items a stopped or crashed run has not done yet."""
     with eval_errors(), open_container() as container:
@@ -77,6 +91,8 @@ def eval_resume(
         interrupted = False
         if run.status == EvalRunStatus.COMPLETED and not (retry_failed and run.failed_count):
             typer.echo(f"run {run.id} is complete: nothing left to run", err=as_json)
+        elif queued:
+            interrupted = _follow(container, run.id, retry_failed=retry_failed)
         else:
             interrupted = _execute(service, run.id, retry_failed=retry_failed)
         _finish(reports, [run.id], interrupted, as_json)
@@ -138,6 +154,49 @@ def _execute(service: EvalRunService, run_id: str, *, retry_failed: bool) -> boo
         )  # fmt: skip
     if outcome:
         raise outcome[0]
+    return interrupted
+
+
+def _follow(container: Container, run_id: str, *, retry_failed: bool) -> bool:
+    """Send the run's missing items to the queue and follow its progress in SQL (workers anywhere work it); the
+    first Ctrl-C stops the run (the items in progress finish), a second leaves. True when interrupted."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    service, jobs, console = container.eval_runs, container.eval_jobs, Console(stderr=True)
+    status = container.queue.status()
+    if not status.reachable:
+        raise fail(status.error or f"the task queue at {status.broker} does not answer")
+    if not status.workers:
+        typer.secho("no worker answers: the items wait in the queue until one starts (`workbench worker`)",
+                    fg=typer.colors.YELLOW, err=True)  # fmt: skip
+    try:
+        started = jobs.start(run_id, retry_failed=retry_failed)
+    except QueueError as exc:
+        raise fail(str(exc)) from exc
+    if not started:
+        raise fail(f"run {run_id} is being worked on already; follow it on the Evaluation page or stop it there")
+    interrupted = False
+    with Progress(
+        TextColumn("items"), BarColumn(), MofNCompleteColumn(), TextColumn("failed {task.fields[failed]}"),
+        TimeElapsedColumn(), console=console, transient=True,
+    ) as bar:  # fmt: skip
+        run = service.run(run_id)
+        task = bar.add_task("items", total=run.item_count, completed=run.done_count, failed=run.failed_count)
+        while run.live:
+            try:
+                time.sleep(0.5)
+            except KeyboardInterrupt:
+                if interrupted:
+                    typer.secho(f"left; the run is stopped: resume it with `workbench eval resume {run_id} --queue`",
+                                fg=typer.colors.YELLOW, err=True)  # fmt: skip
+                    raise typer.Exit(EXIT_INTERRUPTED) from None
+                interrupted = True
+                jobs.stop(run_id)
+                console.print("stopping: the items in progress finish first (Ctrl-C again to leave now)")
+            with suppress(Exception):  # a database hiccup: keep the last figures
+                run = service.run(run_id)
+            bar.update(task, completed=run.done_count, failed=run.failed_count)
     return interrupted
 
 
