@@ -93,6 +93,9 @@ class EchoRuntime:
     def warm_up(self, model_id: str) -> None:
         pass
 
+    def load_libraries(self) -> None:
+        pass
+
 
 class _Counted(EchoStream):
     """Counts calls in progress, to check the concurrency bound."""

@@ -28,6 +28,7 @@ app.command("ingest")(ingest.ingest)
 app.command("serve")(serve.serve)
 app.command("demo")(serve.demo)
 app.command("worker")(worker.worker)
+app.command("model-server")(worker.model_server)
 
 
 def main() -> None:

@@ -14,6 +14,7 @@ from workbench.cli.common import fail
 from workbench.config import Settings, get_settings
 from workbench.config.settings import PROJECT_ROOT
 from workbench.services import users as user_service
+from workbench.storage.runlog.embedded import free_port
 from workbench.storage.sql import migrate
 
 
@@ -88,6 +89,14 @@ def serve(
     backend = f"embedded {url}" if embedded else "external"
     typer.echo(f"GenAI Workbench on http://{address}:{port}  (run log: {backend})")
     children: list[subprocess.Popen[bytes]] = []
+    if settings.llm.model_server_url is None:
+        # The local models run once, in a process of their own that the app and the worker share.
+        model_port, model_key = free_port(), secrets.token_urlsafe(24)
+        env["WORKBENCH_LLM__MODEL_SERVER_URL"] = f"http://127.0.0.1:{model_port}"
+        env["WORKBENCH_LLM__MODEL_SERVER_KEY"] = model_key
+        model_command = [sys.executable, "-m", "workbench.cli", "model-server", "--port", str(model_port),
+                         "--parallel", str(max(4, settings.llm.local_parallel))]  # fmt: skip
+        children.append(subprocess.Popen(model_command, cwd=PROJECT_ROOT, env=env, stdout=subprocess.DEVNULL))
     if worker if worker is not None else settings.queue.broker_url is None:
         # Dataset and eval runs are worked here, not in the app's process: a reload of the app stops none of them.
         worker_command = [sys.executable, "-m", "workbench.cli", "worker", "--loglevel", "WARNING"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
 Provider = Literal["local", "openai", "anthropic", "ollama", "openai_compatible"]
 PROVIDERS: tuple[Provider, ...] = ("local", "openai", "anthropic", "ollama", "openai_compatible")
@@ -102,6 +102,12 @@ class LLMSettings(BaseModel):
         description="requests a local model answers at once (llama.cpp slots, batched together); "
         "playground runs use them, one chat answer is not slowed by them",
     )
+    model_server_url: str | None = Field(
+        default=None,
+        description="http://127.0.0.1:PORT of a `workbench model-server` that runs the local models for every process "
+        "on this machine (`workbench serve` starts one); unset: each process starts the local models it uses",
+    )
+    model_server_key: SecretStr | None = Field(default=None, description="the model server's key")
     request_timeout_s: float = Field(default=120.0, gt=0, le=3600)
     max_retries: int = Field(default=1, ge=0, le=10, description="client retries on connection errors and 5xx")
     warm_up_on_open: bool = Field(default=True, description="start the chosen local model when the Chat page opens")

@@ -20,6 +20,7 @@ from workbench.llm.catalog import ModelCatalog
 from workbench.llm.errors import FailureKind, ProviderError, WeightsError
 from workbench.llm.local_runtime import LocalLlamaServer
 from workbench.llm.messages import Message, Role
+from workbench.llm.model_server import SharedLocalServer
 from workbench.llm.streaming import ChatStream, stream_chat
 from workbench.llm.weights import ModelWeights
 
@@ -39,7 +40,7 @@ class LLMRuntime:
         self.weights = weights
         self.catalog = ModelCatalog(settings, weights, environ)
         self._lock = threading.Lock()
-        self._servers: dict[str, LocalLlamaServer] = {}
+        self._servers: dict[str, LocalLlamaServer | SharedLocalServer] = {}
         self._http: httpx.Client | None = None
         self._closed = False
 
@@ -78,6 +79,13 @@ class LLMRuntime:
         spec = self.catalog.get(model_id)
         llm = self.llm(model_id, **overrides)
         return stream_chat(llm, messages, provider=spec.provider, model=spec.id, api_key_env=spec.api_key_env)
+
+    def load_libraries(self) -> None:
+        """Import LlamaIndex's core and OpenAI-style clients now, in this thread. Its modules import each other in
+        circles, and a second thread importing it meanwhile (the page's retrieval beside a warm-up) can be handed
+        a half-initialised module ("cannot import name ... partially initialized module")."""
+        import llama_index.core  # noqa: F401
+        from llama_index.llms.openai_like import OpenAILike  # noqa: F401
 
     def warm_up(self, model_id: str) -> None:
         """Make a local model's first answer fast: start its server and send a one-token request (which also
@@ -128,12 +136,17 @@ class LLMRuntime:
 
     # Local servers ----------------------------------------------------------------------------------------------
 
-    def local_server(self, spec: ModelSpec) -> LocalLlamaServer:
-        """The one server of this local model (created, not started)."""
+    def local_server(self, spec: ModelSpec) -> LocalLlamaServer | SharedLocalServer:
+        """The one server of this local model (created, not started): in this process, or in the model server of
+        `llm.model_server_url` (then shared with every process on the machine)."""
         with self._lock:
             if self._closed:
                 raise ProviderError(spec.provider, spec.id, "the model runtime is shut down", kind=FailureKind.SERVER)
             server = self._servers.get(spec.id)
+            if server is None and self.settings.model_server_url is not None:
+                key = self.settings.model_server_key.get_secret_value() if self.settings.model_server_key else ""
+                server = SharedLocalServer(spec.id, self.settings.model_server_url, key)
+                self._servers[spec.id] = server
             if server is None:
                 server = LocalLlamaServer(
                     spec.id,

@@ -37,6 +37,7 @@ class ChatFailed(RuntimeError):
 class Runtime(Protocol):
     def stream_chat(self, model_id: str, messages: list[Message], **overrides: Any) -> Any: ...
     def warm_up(self, model_id: str) -> None: ...
+    def load_libraries(self) -> None: ...
 
 
 class Retriever(Protocol):
@@ -112,6 +113,10 @@ class ChatService:
 
     def rate(self, user_id: str, message_id: str, rating: int, comment: str | None = None) -> str:
         return conversations.record_feedback(self._uow(), message_id, user_id, rating, comment)
+
+    def load_libraries(self) -> None:
+        """Import the model and retrieval libraries in the calling thread (see LLMRuntime.load_libraries)."""
+        self._runtime.load_libraries()
 
     def warm_up(self, model_id: str) -> None:
         """Start a local model ahead of the first question; a failure is only logged (the question will say)."""

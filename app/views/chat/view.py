@@ -38,6 +38,7 @@ def render(user: UserView, *, chat: ChatService, catalog: ModelCatalog, rag: Rag
 @st.cache_resource(show_spinner=False)
 def _warm_up(model_id: str, environment_key: str, _chat: ChatService) -> threading.Thread:
     """Start a local model's server in the background once, so the first answer does not pay for it."""
+    _chat.load_libraries()  # here, not in the thread: two threads importing LlamaIndex at once can break it
     thread = threading.Thread(target=_chat.warm_up, args=(model_id,), daemon=True, name=f"warm-{model_id}")
     thread.start()
     return thread

@@ -85,6 +85,9 @@ class FakeRuntime:
     def warm_up(self, model_id: str) -> None:
         pass
 
+    def load_libraries(self) -> None:
+        pass
+
 
 class Recorder:
     def __init__(self) -> None:
