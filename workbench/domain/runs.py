@@ -43,6 +43,10 @@ class ResultStatus(StrEnum):
     FAILED = "failed"  # no answer: retrieval, the prompt or the model failed
 
 
+class RunBeingWorked(Exception):
+    """Mixed into each run service's RunBusy: a start refused because the run holds a dispatch already."""
+
+
 @dataclass(frozen=True)
 class Dispatch:
     """One start (or resume) of a run: its id, held by the run while it is worked, and the units of work sent as

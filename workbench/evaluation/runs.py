@@ -20,7 +20,7 @@ from typing import Any
 
 from workbench.domain.clock import utcnow
 from workbench.domain.ids import new_id
-from workbench.domain.runs import Dispatch, EvalRunStatus
+from workbench.domain.runs import Dispatch, EvalRunStatus, RunBeingWorked
 from workbench.domain.work import work_in_threads
 from workbench.evaluation.config import EvalConfig, config_hash
 from workbench.evaluation.datasets import EvalDatasetError, eval_item
@@ -47,7 +47,7 @@ class EvalRunError(ValueError):
     """A run that cannot be created or worked; the message says what to do."""
 
 
-class RunBusy(EvalRunError):
+class RunBusy(EvalRunError, RunBeingWorked):
     """The run is being worked already (by queue workers or another process)."""
 
 

@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Protocol
 
-from workbench.domain.runs import Dispatch
+from workbench.domain.runs import Dispatch, RunBeingWorked
 
 
 class QueueError(RuntimeError):
@@ -46,7 +46,10 @@ class QueuedRuns:
         working, _ = self._service.progress(run_id)
         if working:
             return False
-        dispatch = self._service.dispatch(run_id, retry_failed=retry_failed)
+        try:
+            dispatch = self._service.dispatch(run_id, retry_failed=retry_failed)
+        except RunBeingWorked:  # started elsewhere a moment ago
+            return False
         try:
             self._send(self.task, ([run_id, dispatch.id, *unit] for unit in dispatch.units))
         except RuntimeError as exc:
