@@ -107,6 +107,9 @@ class FakeEvaluationRepository:
     ) -> bool:
         return dispatch.end(self.run(run_id), dispatch_id, status=status, error=error, finished_at=finished_at)
 
+    def lock_run(self, run_id: str) -> None:
+        pass  # one thread at a time works on the in-memory tables
+
     def dispatched_runs(self) -> Sequence[EvalRunRow]:
         return self._tables.where(EvalRunRow, lambda row: row.dispatch_id is not None)
 

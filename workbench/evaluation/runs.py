@@ -242,7 +242,7 @@ class EvalRunService:
             ended = done >= run.item_count and self._end(uow, run.id, dispatch_id, EvalRunStatus.COMPLETED)
             uow.commit()
         if not ended and self._refresh_due(run.id):  # the dashboard shows means while it runs
-            self._refresh_quietly(run.id)
+            self._refresh_quietly(run.id, dispatch_id)
 
     def _end(
         self, uow: UnitOfWork, run_id: str, dispatch_id: str | None, status: EvalRunStatus, error: str | None = None
@@ -275,10 +275,20 @@ class EvalRunService:
 
     # Summaries and reading --------------------------------------------------------------------------------------
 
-    def _refresh_quietly(self, run_id: str) -> None:
-        """A refresh for the dashboard's sake never fails the run; the final one is written when the run ends."""
+    def _refresh_quietly(self, run_id: str, dispatch_id: str) -> None:
+        """A refresh for the dashboard's sake, only while `dispatch_id` still holds the run: a refresh that read
+        the scores before another worker ended the run must not replace the final summaries it wrote. The run's
+        row is locked first (SQLite's write lock, PostgreSQL's row lock), so the end and the refresh
+        cannot interleave. It never fails the run."""
         try:
-            self.refresh_summaries(run_id)
+            with self._uow() as uow:
+                uow.evaluation.lock_run(run_id)
+                current = uow.evaluation.run(run_id)
+                if current is None or current.dispatch_id != dispatch_id:
+                    uow.rollback()
+                    return
+                uow.evaluation.replace_summaries(run_id, summarise(run_id, uow.evaluation.metric_values(run_id)))
+                uow.commit()
         except Exception as exc:  # noqa: BLE001 - a busy database or a concurrent refresh: the next one will do
             log.warning("eval run %s: refreshing its summaries failed: %s", run_id, exc)
 

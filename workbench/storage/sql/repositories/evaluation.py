@@ -122,6 +122,12 @@ class SqlEvaluationRepository:
         values = {"status": status, "error": error, "finished_at": finished_at}
         return end_dispatch(self._session, EvalRunRow, run_id, dispatch_id, values)
 
+    def lock_run(self, run_id: str) -> None:
+        """Take the run row's lock for this transaction (a write that changes nothing: SQLite's write lock,
+        PostgreSQL's row lock), so what is read next cannot be overtaken by a dispatch ending meanwhile."""
+        statement = update(EvalRunRow).where(EvalRunRow.id == run_id).values(dispatch_id=EvalRunRow.dispatch_id)
+        self._session.execute(statement.execution_options(synchronize_session=False))
+
     def dispatched_runs(self) -> Sequence[EvalRunRow]:
         return self._session.scalars(select(EvalRunRow).where(EvalRunRow.dispatch_id.is_not(None))).all()
 
