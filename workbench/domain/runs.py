@@ -8,6 +8,7 @@ can be given the other's ending. (A model call's run-log status is `workbench.do
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -45,6 +46,13 @@ class ResultStatus(StrEnum):
 
 class RunBeingWorked(Exception):
     """Mixed into each run service's RunBusy: a start refused because the run holds a dispatch already."""
+
+
+def quiet_for(last_stored: datetime | None, dispatched_at: datetime | None, now: datetime, span: timedelta) -> bool:
+    """A dispatched run has stored nothing for `span`, counted from its last stored unit or, before the first,
+    from when the dispatch began (a reconciler sends such a run's missing units again)."""
+    last = max(filter(None, [last_stored, dispatched_at]), default=None)
+    return last is None or now - last >= span
 
 
 @dataclass(frozen=True)

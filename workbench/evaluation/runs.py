@@ -21,6 +21,7 @@ from typing import Any
 from workbench.domain.clock import utcnow
 from workbench.domain.ids import new_id
 from workbench.domain.runs import Dispatch, EvalRunStatus, RunBeingWorked
+from workbench.domain.runs import quiet_for as runs_quiet_for
 from workbench.domain.work import work_in_threads
 from workbench.evaluation.config import EvalConfig, config_hash
 from workbench.evaluation.datasets import EvalDatasetError, eval_item
@@ -67,7 +68,7 @@ class EvalRunService:
         self._judge_for = judge_for
         self.concurrency = max(1, concurrency)
         self._judges: dict[str, Judge] = {}
-        self._judges_lock = threading.Lock()  # also guards _refreshed
+        self._lock = threading.Lock()  # guards _judges and _refreshed
         self._refreshed: dict[str, float] = {}  # run id -> when this process last refreshed its summaries
 
     # Creating ---------------------------------------------------------------------------------------------------
@@ -134,8 +135,7 @@ class EvalRunService:
             if retry_failed:
                 uow.evaluation.delete_failed_results(run_id)
             done_count, _ = uow.evaluation.set_counts(run_id)
-            done = uow.evaluation.done_item_ids(run_id)
-            units = [[row.id] for row in uow.evaluation.items(run.version_id) if row.id not in done]
+            units = _missing_items(uow, run)
             if not units and done_count >= run.item_count:
                 self._end(uow, run_id, dispatch_id, EvalRunStatus.COMPLETED)
             uow.commit()
@@ -208,11 +208,10 @@ class EvalRunService:
         now, found = utcnow(), []
         with self._uow() as uow:
             for run in uow.evaluation.dispatched_runs():
-                last = max(filter(None, [uow.evaluation.last_result_at(run.id), run.dispatched_at]), default=None)
-                if run.dispatch_id is None or (last is not None and now - last < quiet_for):
+                last = uow.evaluation.last_result_at(run.id)
+                if run.dispatch_id is None or not runs_quiet_for(last, run.dispatched_at, now, quiet_for):
                     continue
-                done = uow.evaluation.done_item_ids(run.id)
-                units = [[row.id] for row in uow.evaluation.items(run.version_id) if row.id not in done]
+                units = _missing_items(uow, run)
                 if units:
                     found.append(Dispatch(run.id, run.dispatch_id, units))
         return found
@@ -229,7 +228,7 @@ class EvalRunService:
         if self._judge_for is None:
             raise EvalRunError("This run asks for judged metrics but no judge can be built here.")
         model = config["judge_model"]
-        with self._judges_lock:
+        with self._lock:
             if model not in self._judges:
                 self._judges[model] = self._judge_for(model)
             return self._judges[model]
@@ -267,7 +266,7 @@ class EvalRunService:
 
     def _refresh_due(self, run_id: str) -> bool:
         now = time.monotonic()
-        with self._judges_lock:
+        with self._lock:
             if now - self._refreshed.get(run_id, 0.0) < SUMMARY_REFRESH_S:
                 return False
             self._refreshed[run_id] = now
@@ -328,6 +327,12 @@ class EvalRunService:
             uow.evaluation.set_tags(run_id, clean)
             uow.commit()
         return self.run(run_id)
+
+
+def _missing_items(uow: UnitOfWork, run: EvalRunRow) -> list[list[Any]]:
+    """The task units of the run's items without a result, in dataset order."""
+    done = uow.evaluation.done_item_ids(run.id)
+    return [[row.id] for row in uow.evaluation.items(run.version_id) if row.id not in done]
 
 
 def _default_name(resolved: dict[str, Any]) -> str:

@@ -21,6 +21,7 @@ from typing import Any
 from workbench.domain.clock import utcnow
 from workbench.domain.ids import new_id
 from workbench.domain.runs import Dispatch, PlaygroundRunStatus
+from workbench.domain.runs import quiet_for as runs_quiet_for
 from workbench.domain.work import work_in_threads
 from workbench.playground.cells import CellWorker, OnDelta, RunLogSink, Runtime
 from workbench.playground.creation import new_run
@@ -30,6 +31,7 @@ from workbench.playground.records import Cell, RunSnapshot, RunView, cell_of, ru
 from workbench.playground.variants import Variant
 from workbench.prompting.templates import PromptTemplate, TemplateError
 from workbench.storage.ports import UnitOfWork
+from workbench.storage.sql.models import PlaygroundRunRow
 
 # The records and errors callers get from this service are importable from here too.
 __all__ = ["Cell", "PlaygroundError", "PlaygroundService", "RunBusy", "RunSnapshot", "RunView"]
@@ -96,12 +98,7 @@ class PlaygroundService:
                 raise RunBusy(f"Run '{run.title}' is being worked on already. Stop it first, or wait until it ends.")
             if retry_failed:
                 uow.playground.delete_failed_cells(run_id)
-            positions = sorted(v.position for v in uow.playground.variants(run_id))
-            done = uow.playground.done_keys(run_id)
-            units = [
-                [row, position] for row in range(run.row_count) for position in positions
-                if (row, position) not in done
-            ]  # fmt: skip
+            units = _missing_cells(uow, run)
             if not units:
                 uow.playground.end_dispatch(run_id, dispatch_id, PlaygroundRunStatus.DONE, None, utcnow())
             uow.commit()
@@ -186,13 +183,10 @@ class PlaygroundService:
         now, found = utcnow(), []
         with self._uow() as uow:
             for run in uow.playground.dispatched_runs():
-                last = max(filter(None, [uow.playground.last_cell_at(run.id), run.dispatched_at]), default=None)
-                if run.dispatch_id is None or (last is not None and now - last < quiet_for):
+                last = uow.playground.last_cell_at(run.id)
+                if run.dispatch_id is None or not runs_quiet_for(last, run.dispatched_at, now, quiet_for):
                     continue
-                positions = sorted(v.position for v in uow.playground.variants(run.id))
-                done = uow.playground.done_keys(run.id)
-                units = [[row, position] for row in range(run.row_count) for position in positions
-                         if (row, position) not in done]  # fmt: skip
+                units = _missing_cells(uow, run)
                 if units:
                     found.append(Dispatch(run.id, run.dispatch_id, units))
         return found
@@ -273,6 +267,13 @@ class PlaygroundService:
     def export_csv(self, run_id: str) -> str:
         """The grid as CSV: one line per input row, its values, then per variant output, status and figures."""
         return grid_csv(self.snapshot(run_id))
+
+
+def _missing_cells(uow: UnitOfWork, run: PlaygroundRunRow) -> list[list[Any]]:
+    """The task units [row, position] of the run's missing cells, row by row."""
+    positions = sorted(v.position for v in uow.playground.variants(run.id))
+    done = uow.playground.done_keys(run.id)
+    return [[row, position] for row in range(run.row_count) for position in positions if (row, position) not in done]
 
 
 def _failure_text(exc: BaseException) -> str:
