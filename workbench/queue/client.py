@@ -45,14 +45,24 @@ class TaskQueue:
             raise QueueUnavailable(self._unreachable(exc, sent)) from exc
         return sent
 
-    def status(self) -> QueueStatus:
-        """Depth and live workers; never raises (an unreachable broker is a status)."""
+    def depth(self) -> int:
+        """Tasks waiting for a worker; raises QueueUnavailable when the broker does not answer. No ping: cheap
+        enough for a worker to ask often (a ping is answered by every worker)."""
         try:
             with self.app.connection_for_read() as conn:
                 conn.ensure_connection(max_retries=1, timeout=self._timeout)
-                depth = self._depth(conn, self.queue)
-            replies = self.app.control.ping(timeout=min(1.0, self._timeout))
+                return self._depth(conn, self.queue)
         except (KombuError, OSError) as exc:
+            raise QueueUnavailable(self._unreachable(exc, 0)) from exc
+
+    def status(self) -> QueueStatus:
+        """Depth and live workers; never raises (an unreachable broker is a status)."""
+        try:
+            depth = self.depth()
+            replies = self.app.control.ping(timeout=min(1.0, self._timeout))
+        except QueueUnavailable as exc:
+            return QueueStatus(self.broker, False, error=str(exc))
+        except (KombuError, OSError) as exc:  # the broker went away between the two
             return QueueStatus(self.broker, False, error=self._unreachable(exc, 0))
         workers = sorted(name for reply in replies for name in reply)
         return QueueStatus(self.broker, True, depth, workers)

@@ -27,7 +27,7 @@ class Stalling(Protocol):
 
 def resend_stalled(queue: TaskQueue, eval_runs: Stalling, playground: Stalling, quiet_for: timedelta) -> int:
     """One sweep: when nothing waits in the queue, send the missing units of quiet runs again; how many were sent."""
-    if queue.status().depth:  # tasks wait: their runs are not stalled, only behind
+    if queue.depth():  # tasks wait: their runs are not stalled, only behind
         return 0
     sent = 0
     for task, service in ((EVAL_ITEM, eval_runs), (PLAYGROUND_CELL, playground)):
