@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from contextlib import suppress
 
 import typer
 
@@ -55,31 +54,3 @@ def queue_status(
     if worker is not None and worker not in status.workers:
         typer.secho(f"worker {worker} does not answer", fg=typer.colors.RED, err=True)
         raise typer.Exit(1)
-
-
-def model_server(
-    port: int = typer.Option(8765, help="port on 127.0.0.1"),
-    parallel: int = typer.Option(4, min=1, max=16, help="requests each local model answers at once (llama.cpp slots)"),
-) -> None:
-    """Run the local models for every process on this machine (point them at it with WORKBENCH_LLM__MODEL_SERVER_URL
-    and _KEY); each model starts on its first request and answers `--parallel` requests at once, batched."""
-    import secrets
-    import signal
-
-    from workbench.llm import LLMRuntime
-    from workbench.llm.model_server import ModelServer
-
-    configure_offline_environment()
-    settings = get_settings()
-    key = settings.llm.model_server_key.get_secret_value() if settings.llm.model_server_key else None
-    if key is None:
-        key = secrets.token_urlsafe(24)
-        typer.echo(f"key (set WORKBENCH_LLM__MODEL_SERVER_KEY to it in the other processes): {key}")
-    # This process runs the models itself: never a model server of its own.
-    llm = settings.llm.model_copy(update={"model_server_url": None, "local_parallel": parallel})
-    runtime = LLMRuntime.for_data_dir(llm, settings.resolved_data_dir)
-    server = ModelServer(runtime, key, port=port)
-    signal.signal(signal.SIGTERM, lambda *_: server.shutdown())
-    typer.echo(f"model server on {server.url} ({parallel} slots per model)")
-    with suppress(KeyboardInterrupt):  # Ctrl-C: serve_forever's finally stops the models
-        server.serve_forever()
