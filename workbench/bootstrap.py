@@ -30,6 +30,7 @@ from workbench.labelling.annotation import AnnotationService
 from workbench.labelling.queues import QueueService
 from workbench.labelling.review import ReviewService
 from workbench.llm import LLMRuntime
+from workbench.llm.limits import Limiter, LocalLimiter, RedisLimiter
 from workbench.playground.service import PlaygroundService
 from workbench.prompting.registry import PromptRegistry
 from workbench.queue.app import EVAL_ITEM, PLAYGROUND_CELL, broker_for_display, celery_app
@@ -208,6 +209,21 @@ def build_queue(settings: Settings) -> TaskQueue:
     )  # fmt: skip
 
 
+def build_limiter(settings: Settings) -> Limiter:
+    """Where the models' request limits are counted: in Redis (`llm.limits_url`, or the queue's broker when it is
+    Redis) so that the app and every worker share one count; otherwise in each process."""
+    configured = settings.llm.provider_limits or any(spec.limits.any for spec in settings.llm.all_models)
+    url = settings.llm.limits_url or settings.queue.broker_url
+    if not configured:
+        return LocalLimiter()
+    if url is None or not url.get_secret_value().startswith(("redis://", "rediss://")):
+        if settings.queue.broker_url is not None:
+            log.warning("request limits are counted in each process: set WORKBENCH_LLM__LIMITS_URL to a Redis "
+                        "to count them across the workers")  # fmt: skip
+        return LocalLimiter()
+    return RedisLimiter(url.get_secret_value(), namespace=settings.queue.name)
+
+
 def build_sql(settings: Settings, *, migrate_embedded: bool = True) -> tuple[Engine, sessionmaker[Session]]:
     """Engine and session factory; the embedded SQLite file is migrated on the way (it is ours to keep current)."""
     engine = build_engine(settings.sql_url, echo=settings.sql_echo)
@@ -337,7 +353,7 @@ def build_container(
         runlog_store=store,
         runlog_writer=writer,
         # Lazy: no weights are touched and no model starts until a model is first used.
-        llm_runtime=LLMRuntime.for_data_dir(settings.llm, settings.resolved_data_dir),
+        llm_runtime=LLMRuntime.for_data_dir(settings.llm, settings.resolved_data_dir, build_limiter(settings)),
         # Lazy too: the Chroma client and the embedding model are created on first use.
         rag=build_rag_engine(settings, session_factory),
         embedded_mongo=embedded,

@@ -13,6 +13,20 @@ PROVIDERS: tuple[Provider, ...] = ("local", "openai", "anthropic", "ollama", "op
 DEFAULT_KEY_ENV: dict[Provider, str] = {"openai": "OPENAI_API_KEY", "anthropic": "ANTHROPIC_API_KEY"}
 
 
+class RequestLimits(BaseModel):
+    """How hard one model, or one provider's account, may be driven: counted across every process that shares the
+    limiter (Redis: `llm.limits_url`, or the queue's Redis broker), otherwise within each process."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    max_concurrency: int | None = Field(default=None, ge=1, le=10_000, description="requests in flight at once")
+    requests_per_minute: int | None = Field(default=None, ge=1, le=10_000_000, description="requests begun per minute")
+
+    @property
+    def any(self) -> bool:
+        return self.max_concurrency is not None or self.requests_per_minute is not None
+
+
 class ModelSpec(BaseModel):
     """One selectable model. Holds the *name* of the variable with the key, never a key."""
 
@@ -32,6 +46,7 @@ class ModelSpec(BaseModel):
     context_window: int = Field(default=4096, ge=256)
     input_price_per_mtok: float | None = Field(default=None, ge=0, description="USD per million input tokens")
     output_price_per_mtok: float | None = Field(default=None, ge=0, description="USD per million output tokens")
+    limits: RequestLimits = Field(default_factory=RequestLimits, description="this model's own limits")
 
     @model_validator(mode="before")
     @classmethod
@@ -108,6 +123,14 @@ class LLMSettings(BaseModel):
         "on this machine (`workbench serve` starts one); unset: each process starts the local models it uses",
     )
     model_server_key: SecretStr | None = Field(default=None, description="the model server's key")
+    provider_limits: dict[Provider, RequestLimits] = Field(
+        default_factory=dict, description="limits of a provider account, over all its models (e.g. openai: 500 rpm)"
+    )
+    limits_url: SecretStr | None = Field(
+        default=None,
+        description="redis://host:6379/0 where the limits are counted for every process and machine; unset: the "
+        "queue's broker when it is Redis, otherwise each process counts its own",
+    )
     request_timeout_s: float = Field(default=120.0, gt=0, le=3600)
     max_retries: int = Field(default=1, ge=0, le=10, description="client retries on connection errors and 5xx")
     warm_up_on_open: bool = Field(default=True, description="start the chosen local model when the Chat page opens")

@@ -18,6 +18,7 @@ import httpx
 from workbench.config.llm import LLMSettings, ModelSpec
 from workbench.llm.catalog import ModelCatalog
 from workbench.llm.errors import FailureKind, ProviderError, WeightsError
+from workbench.llm.limits import Limiter, LocalLimiter, limited_transport, limits_of
 from workbench.llm.local_runtime import LocalLlamaServer
 from workbench.llm.messages import Message, Role
 from workbench.llm.model_server import SharedLocalServer
@@ -35,19 +36,30 @@ _STREAM_USAGE = {"stream_options": {"include_usage": True}}
 class LLMRuntime:
     """Process-wide and thread-safe: builds LLMs per call, keeps one llama.cpp server per local model."""
 
-    def __init__(self, settings: LLMSettings, weights: ModelWeights, environ: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        settings: LLMSettings,
+        weights: ModelWeights,
+        environ: Mapping[str, str] | None = None,
+        limiter: Limiter | None = None,
+    ) -> None:
         self.settings = settings
         self.weights = weights
         self.catalog = ModelCatalog(settings, weights, environ)
+        # Counts the models' and providers' request limits: in this process unless a shared one is given.
+        self.limiter = limiter or LocalLimiter()
         self._lock = threading.Lock()
         self._servers: dict[str, LocalLlamaServer | SharedLocalServer] = {}
+        self._transport: httpx.HTTPTransport | None = None
         self._http: httpx.Client | None = None
+        self._limited: dict[str, httpx.Client] = {}
+        self._httpx2: Any = None
         self._closed = False
 
     @classmethod
-    def for_data_dir(cls, settings: LLMSettings, data_dir: Path) -> LLMRuntime:
+    def for_data_dir(cls, settings: LLMSettings, data_dir: Path, limiter: Limiter | None = None) -> LLMRuntime:
         """The usual wiring: assembled weights live in <data_dir>/models."""
-        return cls(settings, ModelWeights(data_dir / "models"))
+        return cls(settings, ModelWeights(data_dir / "models"), limiter=limiter)
 
     # Building LLMs ----------------------------------------------------------------------------------------------
 
@@ -96,32 +108,58 @@ class LLMRuntime:
         for _ in self.stream_chat(model_id, [Message(Role.USER, "Hi")], max_tokens=1):
             pass
 
-    def http_client(self) -> httpx.Client:
-        """One HTTP client for every OpenAI-style LLM built here: its connections are kept alive, and its TLS
-        context is made once (making one loads the CA bundle: ~30 ms, which every request paid before)."""
+    def http_client(self, spec: ModelSpec | None = None) -> httpx.Client:
+        """The HTTP client of the LLMs built here. One connection pool serves them all: its connections are kept
+        alive, and its TLS context is made once (making one loads the CA bundle: ~30 ms, which every request paid
+        before). A model with request limits (its own, or its provider's) gets a client of its own over that pool
+        whose requests wait for the limiter first."""
         with self._lock:
-            if self._http is None:
-                self._http = httpx.Client(limits=httpx.Limits(max_connections=64, max_keepalive_connections=16))
-            return self._http
+            if self._transport is None:
+                self._transport = httpx.HTTPTransport(
+                    limits=httpx.Limits(max_connections=64, max_keepalive_connections=16)
+                )
+                self._http = httpx.Client(transport=self._transport)
+            assert self._http is not None
+            counted = limits_of(spec, self.settings.provider_limits) if spec is not None else []
+            if not counted:
+                return self._http
+            assert spec is not None
+            client = self._limited.get(spec.id)
+            if client is None:
+                wait_s = self.settings.request_timeout_s
+                transport = limited_transport(self._transport, self.limiter, counted, wait_s)
+                client = self._limited[spec.id] = httpx.Client(transport=transport)
+            return client
 
     def _build(self, spec: ModelSpec, timeout: float, request_params: dict[str, Any]) -> LLM:
         if spec.provider == "local":
             server = self.local_server(spec)
             # Loopback: no retries (a retry would only queue behind the answer being generated).
-            options = _Request(timeout, 0, request_params, self.http_client())
+            options = _Request(timeout, 0, request_params, self.http_client(spec))
             context = min(spec.context_window, self.settings.local_context)
             # The model name is the server's alias for its one model.
             return _openai_like(spec, spec.id, server.base_url, server.api_key, options, context)
-        options = _Request(timeout, self.settings.max_retries, request_params, self.http_client())
+        options = _Request(timeout, self.settings.max_retries, request_params, self.http_client(spec))
         key = self._key(spec)
         if spec.provider == "openai":
             return _openai(spec, key, options)
         if spec.provider == "anthropic":
-            return _anthropic(spec, key, options)
+            limiter = self._anthropic_transport(spec) if options.http_client is not self._http else None
+            return _anthropic(spec, key, options, limited=limiter)
         if spec.provider == "ollama":
-            return _ollama(spec, options)
+            return _ollama(spec, options, limited=options.http_client is not self._http)
         assert spec.base_url is not None  # openai_compatible: required by ModelSpec
         return _openai_like(spec, spec.model, spec.base_url, key or "not-needed", options, spec.context_window)
+
+    def _anthropic_transport(self, spec: ModelSpec) -> Any:
+        """The anthropic SDK is built on httpx2, httpx's fork: its limited transport sends through a pool of its own."""
+        import httpx2
+
+        with self._lock:
+            if self._httpx2 is None:
+                self._httpx2 = httpx2.HTTPTransport()
+            counted = limits_of(spec, self.settings.provider_limits)
+            return limited_transport(self._httpx2, self.limiter, counted, self.settings.request_timeout_s, http=httpx2)
 
     def _key(self, spec: ModelSpec) -> str | None:
         """The key from the spec's variable, read now (a key exported after start-up works); None if none needed."""
@@ -181,11 +219,19 @@ class LLMRuntime:
             self._closed = True
             servers = list(self._servers.values())
             self._servers.clear()
-            http, self._http = self._http, None
+            clients = [*self._limited.values(), *([self._http] if self._http is not None else [])]
+            self._http, self._transport = None, None
+            self._limited.clear()
+            httpx2_pool, self._httpx2 = self._httpx2, None
         for server in servers:
             server.stop()
-        if http is not None:
-            http.close()
+        for client in clients:  # the shared client last: it closes the pool the limited ones send through
+            client.close()
+        if httpx2_pool is not None:
+            httpx2_pool.close()
+        closing = getattr(self.limiter, "close", None)
+        if closing is not None:
+            closing()
 
     def __enter__(self) -> LLMRuntime:
         return self
@@ -222,10 +268,10 @@ def _openai(spec: ModelSpec, key: str | None, options: _Request) -> LLM:
     )
 
 
-def _anthropic(spec: ModelSpec, key: str | None, options: _Request) -> LLM:
+def _anthropic(spec: ModelSpec, key: str | None, options: _Request, *, limited: Any) -> LLM:
     from llama_index.llms.anthropic import Anthropic  # imported only here: it takes seconds
 
-    return Anthropic(
+    llm = Anthropic(
         model=spec.model,
         base_url=spec.base_url,
         api_key=key,
@@ -235,13 +281,24 @@ def _anthropic(spec: ModelSpec, key: str | None, options: _Request) -> LLM:
         max_retries=options.max_retries,
         additional_kwargs=options.params,
     )
+    if limited is not None:
+        import anthropic
+        import httpx2
+
+        # LlamaIndex's Anthropic takes no HTTP client; its SDK client does (on httpx2, httpx's fork): one whose
+        # requests wait for the limiter.
+        llm._client = anthropic.Anthropic(
+            api_key=key, base_url=spec.base_url, timeout=options.timeout_s, max_retries=options.max_retries,
+            http_client=httpx2.Client(transport=limited),
+        )  # fmt: skip
+    return llm
 
 
-def _ollama(spec: ModelSpec, options: _Request) -> LLM:
+def _ollama(spec: ModelSpec, options: _Request, *, limited: bool) -> LLM:
     from llama_index.llms.ollama import Ollama
 
     assert spec.base_url is not None  # the catalog offers ollama models only with a base_url
-    return Ollama(
+    llm = Ollama(
         model=spec.model,
         base_url=spec.base_url,
         temperature=spec.temperature,
@@ -249,6 +306,13 @@ def _ollama(spec: ModelSpec, options: _Request) -> LLM:
         request_timeout=options.timeout_s,
         additional_kwargs={"num_predict": spec.max_tokens, **options.params},
     )
+    if limited and options.http_client is not None:
+        import ollama
+
+        # LlamaIndex's Ollama takes no HTTP client; ollama's client passes `transport` on to its httpx client.
+        transport = options.http_client._transport
+        llm._client = ollama.Client(host=spec.base_url, timeout=options.timeout_s, transport=transport)
+    return llm
 
 
 def _openai_like(

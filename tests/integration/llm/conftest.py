@@ -53,6 +53,9 @@ class ScriptedOpenAIServer:
     def __init__(self) -> None:
         self.reply = Reply()
         self.requests: list[dict[str, Any]] = []
+        self.in_flight = 0
+        self.peak_in_flight = 0  # the most requests it was answering at once
+        self._count = threading.Lock()
         script = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -61,13 +64,20 @@ class ScriptedOpenAIServer:
                 script.requests.append(
                     {"path": self.path, "auth": self.headers.get("Authorization"), "body": self.rfile.read(length)}
                 )
-                time.sleep(script.reply.delay_s)
-                payload = json.dumps(script.reply.body).encode()
-                self.send_response(script.reply.status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
+                with script._count:
+                    script.in_flight += 1
+                    script.peak_in_flight = max(script.peak_in_flight, script.in_flight)
+                try:
+                    time.sleep(script.reply.delay_s)
+                    payload = json.dumps(script.reply.body).encode()
+                    self.send_response(script.reply.status)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(payload)))
+                    self.end_headers()
+                    self.wfile.write(payload)
+                finally:
+                    with script._count:
+                        script.in_flight -= 1
 
             def log_message(self, format: str, *args: Any) -> None:
                 pass
