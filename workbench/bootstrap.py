@@ -9,9 +9,10 @@ the Streamlit app caches the container with st.cache_resource; nothing here hold
 from __future__ import annotations
 
 import atexit
+import functools
 import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC
@@ -47,6 +48,7 @@ from workbench.storage.runlog.store import MongoRunLogStore
 from workbench.storage.runlog.writer import RunLogWriter
 from workbench.storage.sql import migrate
 from workbench.storage.sql.engine import build_engine, build_session_factory
+from workbench.storage.sql.identity import database_id_of
 from workbench.storage.sql.uow import SqlUnitOfWork
 
 if TYPE_CHECKING:
@@ -93,7 +95,7 @@ class Container:
 
     def __post_init__(self) -> None:
         self.prompts = PromptRegistry(self.uow)
-        self.queue = build_queue(self.settings)
+        self.queue = build_queue(self.settings, lambda: self.database_id)
         playground, eval_runs = self.playground, self.eval_runs
         self.playground_jobs = QueuedRuns(playground, self.queue.send, PLAYGROUND_CELL)
         self.playground_tries = BackgroundRuns(playground.execute, playground.request_stop, "playground-try")
@@ -101,6 +103,11 @@ class Container:
 
     def uow(self) -> SqlUnitOfWork:
         return SqlUnitOfWork(self.session_factory)
+
+    @functools.cached_property
+    def database_id(self) -> str:
+        """The id of the SQL database this process works on (read once; made by migration 0007)."""
+        return database_id_of(self.session_factory)
 
     @property
     def chat(self) -> ChatService:
@@ -201,11 +208,12 @@ class Container:
             self.embedded_mongo.stop()
 
 
-def build_queue(settings: Settings) -> TaskQueue:
-    """The task queue client: cheap, connects on first use (the embedded default's folders are made here)."""
+def build_queue(settings: Settings, database_id: Callable[[], str] | None = None) -> TaskQueue:
+    """The task queue client: cheap, connects on first use (the embedded default's folders are made here).
+    `database_id` stamps each task with the database of its run (needed to send; reading the status needs none)."""
     return TaskQueue(
         celery_app(settings), broker_for_display(settings), queue=settings.queue.name,
-        timeout_s=settings.queue.connect_timeout_s,
+        timeout_s=settings.queue.connect_timeout_s, database_id=database_id,
     )  # fmt: skip
 
 

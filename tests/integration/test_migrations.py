@@ -14,7 +14,8 @@ from sqlalchemy import inspect
 
 from workbench.config.settings import PROJECT_ROOT
 from workbench.storage.sql import migrate
-from workbench.storage.sql.engine import build_engine
+from workbench.storage.sql.engine import build_engine, build_session_factory
+from workbench.storage.sql.identity import database_id_of
 from workbench.storage.sql.models import Base
 
 pytestmark = pytest.mark.integration
@@ -93,6 +94,7 @@ EXPECTED_COLUMNS = {
         "id": False, "item_id": False, "reviewer_id": True, "reviewer": False, "method": False, "values": False,
         "chunk_relevance": False, "note": False, "decided_at": False,
     },
+    "database_identity": {"singleton": False, "id": False, "created_at": False},
     "golden_datasets": {
         "id": False, "name": False, "version": False, "queue_id": True, "description": False, "item_count": False,
         "created_by": False, "created_at": False,
@@ -163,6 +165,7 @@ EXPECTED_INDEXES = {
     "labels": {"ix_labels_item_id": ["item_id"]},
     "adjudications": {},
     "golden_datasets": {},
+    "database_identity": {},
     "golden_items": {},
     "eval_datasets": {},
     "eval_dataset_versions": {},
@@ -199,6 +202,7 @@ EXPECTED_UNIQUE = {
     "label_assignments": {"uq_label_assignments_item_annotator": ["item_id", "annotator_id"]},
     "labels": {"uq_labels_assignment_id": ["assignment_id"]},
     "adjudications": {"uq_adjudications_item_id": ["item_id"]},
+    "database_identity": {},
     "golden_datasets": {"uq_golden_datasets_name_version": ["name", "version"]},
     "golden_items": {"uq_golden_items_dataset_position": ["dataset_id", "position"]},
     "eval_datasets": {"uq_eval_datasets_name": ["name"]},
@@ -236,6 +240,7 @@ EXPECTED_FOREIGN_KEYS = {
         ("rubric_version_id", "rubric_versions"),
     },
     "adjudications": {("item_id", "label_items"), ("reviewer_id", "users")},
+    "database_identity": set(),
     "golden_datasets": {("queue_id", "label_queues")},
     "golden_items": {("dataset_id", "golden_datasets")},
     "eval_datasets": set(),
@@ -261,7 +266,8 @@ def _check_schema(url: str) -> None:
         for table, columns in EXPECTED_COLUMNS.items():
             reflected = {col["name"]: col["nullable"] for col in inspector.get_columns(table)}
             assert reflected == columns, table
-            assert inspector.get_pk_constraint(table)["constrained_columns"] == ["id"]
+            key = ["singleton"] if table == "database_identity" else ["id"]  # its one row: see models/identity.py
+            assert inspector.get_pk_constraint(table)["constrained_columns"] == key
 
             indexes = {ix["name"]: ix["column_names"] for ix in inspector.get_indexes(table) if not ix.get("unique")}
             assert indexes == EXPECTED_INDEXES[table], table
@@ -299,9 +305,12 @@ def test_upgrade_downgrade_upgrade(db_url: str) -> None:
     assert not migrate.is_up_to_date(db_url)
 
     migrate.upgrade(db_url)
-    assert migrate.current_revision(db_url) == migrate.head_revision() == "0006"
+    assert migrate.current_revision(db_url) == migrate.head_revision() == "0007"
     assert migrate.is_up_to_date(db_url)
     _check_schema(db_url)
+
+    migrate.downgrade(db_url, "0006")
+    assert "database_identity" not in _tables(db_url)
 
     migrate.downgrade(db_url, "0004")
     assert "eval_runs" not in _tables(db_url)
@@ -320,6 +329,26 @@ def test_upgrade_downgrade_upgrade(db_url: str) -> None:
     _check_schema(db_url)
     migrate.upgrade(db_url)  # a second upgrade is a no-op
     assert migrate.is_up_to_date(db_url)
+
+
+def test_the_database_knows_its_own_id(db_url: str) -> None:
+    migrate.upgrade(db_url)
+    engine = build_engine(db_url)
+    try:
+        made = database_id_of(build_session_factory(engine))
+        assert len(made) == 32 and database_id_of(build_session_factory(engine)) == made
+    finally:
+        engine.dispose()
+
+
+def test_a_schema_made_without_the_migrations_gets_an_id(tmp_path: Path) -> None:
+    engine = build_engine(f"sqlite:///{tmp_path / 'bare.db'}")
+    try:
+        Base.metadata.create_all(engine)
+        made = database_id_of(build_session_factory(engine))
+        assert database_id_of(build_session_factory(engine)) == made
+    finally:
+        engine.dispose()
 
 
 def test_models_and_migrations_agree(db_url: str) -> None:
@@ -341,7 +370,7 @@ def test_plain_alembic_uses_the_settings_url(isolated_environment: Path) -> None
 
     url = f"sqlite:///{isolated_environment.resolve() / 'workbench.db'}"
     assert (isolated_environment / "workbench.db").exists()
-    assert migrate.current_revision(url) == "0006"
+    assert migrate.current_revision(url) == "0007"
 
 
 @pytest.mark.parametrize(
@@ -353,5 +382,5 @@ def test_offline_sql_script(url: str, dialect_word: str) -> None:
     config.output_buffer = io.StringIO()
     command.upgrade(config, "head", sql=True)
     script = config.output_buffer.getvalue()
-    assert script.count("CREATE TABLE") == 30  # twenty-nine tables and alembic_version
+    assert script.count("CREATE TABLE") == 31  # thirty tables and alembic_version
     assert dialect_word in script

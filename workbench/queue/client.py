@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from celery import Celery
 from kombu.exceptions import KombuError
+from kombu.transport.virtual import Channel as VirtualChannel
 
 log = logging.getLogger(__name__)
 
@@ -27,19 +28,30 @@ class QueueStatus:
 
 
 class TaskQueue:
-    def __init__(self, app: Celery, broker_display: str, *, queue: str, timeout_s: float = 3.0) -> None:
+    def __init__(
+        self,
+        app: Celery,
+        broker_display: str,
+        *,
+        queue: str,
+        timeout_s: float = 3.0,
+        database_id: Callable[[], str] | None = None,
+    ) -> None:
         self.app = app
         self.broker = broker_display
         self.queue = queue
         self._timeout = timeout_s
+        # Every task names the database its run lives in: a worker connected to another one refuses it.
+        self._database_id = database_id
 
     def send(self, name: str, arglists: Iterable[Sequence[Any]]) -> int:
         """Publish one task per argument list over one connection; returns how many were sent."""
         sent = 0
+        kwargs = {"database": self._database_id()} if self._database_id is not None else {}
         try:
             with self.app.producer_or_acquire() as producer:
                 for args in arglists:
-                    self.app.send_task(name, args=list(args), queue=self.queue, producer=producer)
+                    self.app.send_task(name, args=list(args), kwargs=kwargs, queue=self.queue, producer=producer)
                     sent += 1
         except (KombuError, OSError) as exc:
             raise QueueUnavailable(self._unreachable(exc, sent)) from exc
@@ -69,9 +81,15 @@ class TaskQueue:
 
     @staticmethod
     def _depth(conn: Any, queue: str) -> int:
+        channel = conn.default_channel
+        if isinstance(channel, VirtualChannel):
+            # Redis and the filesystem: declaring is free and creates nothing, and a passive declare is wrong on
+            # Redis with a key prefix (kombu asks EXISTS of the unprefixed key, so it finds "no such queue").
+            _, count, _ = channel.queue_declare(queue)  # type: ignore[no-untyped-call]
+            return int(count)
         try:
-            _, count, _ = conn.default_channel.queue_declare(queue, passive=True)
-        except Exception:  # noqa: BLE001 - "no such queue" (Redis keeps no empty queue): nothing waits
+            _, count, _ = channel.queue_declare(queue, passive=True)
+        except Exception:  # noqa: BLE001 - "no such queue": no worker has declared it yet, nothing waits
             return 0
         return int(count)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import socket
 import threading
 from datetime import timedelta
@@ -37,6 +38,8 @@ class WorkerContainer:
         self._container: Any = None
         self._eval_runs: EvalRunService | None = None
         self._playground: PlaygroundService | None = None
+        self._database_id: str | None = None
+        self.refused: str | None = None  # why this worker stopped taking tasks
 
     def open(self) -> WorkerContainer:
         from workbench.bootstrap import build_container
@@ -46,7 +49,25 @@ class WorkerContainer:
                 self._container = build_container(self._settings, register_atexit=False)
                 self._eval_runs = self._container.eval_runs
                 self._playground = self._container.playground
+                self._database_id = self._container.database_id
         return self
+
+    @property
+    def database_id(self) -> str:
+        assert self._database_id is not None, "open() first"
+        return self._database_id
+
+    @property
+    def database(self) -> str:
+        from sqlalchemy.engine import make_url
+
+        return make_url(self._settings.sql_url).render_as_string(hide_password=True)
+
+    def refuse(self, message: str) -> None:
+        with self._lock:
+            first, self.refused = self.refused is None, message
+        if first:
+            os.kill(os.getpid(), signal.SIGTERM)  # Celery's warm shutdown: the tasks in hand are handed back first
 
     @property
     def eval_runs(self) -> EvalRunService:
@@ -93,8 +114,14 @@ def run_worker(
         f"--loglevel={loglevel}", "-Q", settings.queue.name, "--without-gossip", "--without-mingle",
         "-n", name or default_name(),
     ]  # fmt: skip
+    log.info("worker on queue %s, database %s", settings.queue.name, services.database)
     try:
         app.worker_main(argv)
+    except SystemExit:
+        if services.refused is None:
+            raise
     finally:
         reconciler.stop()
         services.close()
+    if services.refused is not None:
+        raise SystemExit(f"workbench worker stopped: {services.refused}")

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from celery import Celery, Task
+from celery.exceptions import Reject
 
 from workbench.evaluation.runs import EvalRunError, EvalRunService
 from workbench.playground.service import PlaygroundError, PlaygroundService
@@ -31,6 +32,13 @@ class WorkerServices(Protocol):
     def eval_runs(self) -> EvalRunService: ...
     @property
     def playground(self) -> PlaygroundService: ...
+    @property
+    def database_id(self) -> str: ...
+    @property
+    def database(self) -> str: ...  # where, without credentials
+
+    def refuse(self, message: str) -> None:
+        """Stop taking tasks: this worker is connected to the wrong database."""
 
 
 class _Failer(Protocol):
@@ -41,16 +49,35 @@ def register(app: Celery, services: Callable[[], WorkerServices], *, retries: in
     """Define the tasks on `app`; `services()` gives the worker's services (built on first use)."""
 
     @app.task(name=EVAL_ITEM, bind=True, max_retries=retries)  # type: ignore[untyped-decorator]
-    def eval_item(self: Task, run_id: str, dispatch_id: str, item_id: str) -> bool:
+    def eval_item(self: Task, run_id: str, dispatch_id: str, item_id: str, database: str | None = None) -> bool:
+        _same_database(services(), run_id, database)
         runs = services().eval_runs
         return bool(_guarded(self, runs, run_id, dispatch_id, lambda: runs.work_item(run_id, dispatch_id, item_id)))
 
     @app.task(name=PLAYGROUND_CELL, bind=True, max_retries=retries)  # type: ignore[untyped-decorator]
-    def playground_cell(self: Task, run_id: str, dispatch_id: str, row: int, position: int) -> bool:
+    def playground_cell(
+        self: Task, run_id: str, dispatch_id: str, row: int, position: int, database: str | None = None
+    ) -> bool:
+        _same_database(services(), run_id, database)
         playground = services().playground
         cell = _guarded(self, playground, run_id, dispatch_id,
                         lambda: playground.work_cell(run_id, dispatch_id, row, position))  # fmt: skip
         return cell is not None
+
+
+def _same_database(services: WorkerServices, run_id: str, database: str | None) -> None:
+    """A task from another database (the worker's settings differ from the app's) goes back to the queue for a
+    worker that has the run, and this worker stops, saying why, rather than report every run it is sent missing."""
+    if database is None or database == services.database_id:
+        return
+    message = (
+        f"this worker works on the database {services.database} (id {services.database_id}), but run {run_id} "
+        f"was sent from another database (id {database}): start workers with the app's settings "
+        "(WORKBENCH_DATABASE_URL, the run log, the models). The task goes back to the queue; this worker stops."
+    )
+    log.error(message)
+    services.refuse(message)
+    raise Reject(message, requeue=True)
 
 
 def _guarded(task: Task, runs: _Failer, run_id: str, dispatch_id: str, work: Callable[[], Any]) -> Any:

@@ -17,6 +17,7 @@ from workbench.storage.sql.models.evaluation import (
     EvalSummaryRow,
     EvaluationRow,
 )
+from workbench.storage.sql.models.identity import DatabaseIdentityRow
 from workbench.storage.sql.models.knowledge_bases import (
     KbDocumentRow,
     KnowledgeBaseRow,
@@ -53,6 +54,7 @@ __all__ = [
     "AdjudicationRow",
     "Base",
     "ConversationRow",
+    "DatabaseIdentityRow",
     "EvalDatasetRow",
     "EvalDatasetVersionRow",
     "EvalItemRow",
