@@ -1,6 +1,8 @@
-# GenAI Workbench: the Streamlit app, with the CLI (`workbench ...`) for migrations and users.
-# Build: docker build -t genai-workbench .   Run everything: docker compose up -d (see docker-compose.yml).
-FROM python:3.11-slim
+# GenAI Workbench: the Streamlit app, with the CLI (`workbench ...`) for migrations and users, and queue workers.
+# Build: docker build -t genai-workbench .   (the app, the default target)
+#        docker build --target worker -t genai-workbench-worker .   (a queue worker; also runs the model server)
+# Run everything: docker compose up -d (see docker-compose.yml).
+FROM python:3.11-slim AS base
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
@@ -38,6 +40,16 @@ RUN useradd --system --create-home --uid 10001 --shell /usr/sbin/nologin workben
 USER workbench
 
 VOLUME ["/var/lib/workbench"]
+
+# A queue worker: works dataset runs and eval runs (`docker compose up --scale worker=4`). Healthy while it answers
+# the queue's ping under its own name; SIGTERM (docker stop) finishes the tasks in hand first.
+FROM base AS worker
+HEALTHCHECK --interval=30s --timeout=10s --start-period=60s --retries=3 \
+    CMD .venv/bin/workbench queue status --worker "worker@$(hostname)" > /dev/null || exit 1
+CMD [".venv/bin/workbench", "worker", "--name", "worker@%h"]
+
+# The app (the default target, built last).
+FROM base AS app
 EXPOSE 8501
 
 # python:3.11-slim has no curl; the standard library is enough for a health probe.

@@ -16,7 +16,7 @@ from pydantic import BaseModel
 from workbench.config.settings import PLACEHOLDER_SECRETS, Settings
 
 ROOT = Path(__file__).resolve().parents[2]
-SERVICES = {"postgres", "mongo", "redis", "migrate", "app", "worker"}
+SERVICES = {"postgres", "mongo", "redis", "models", "migrate", "app", "worker"}
 REQUIRED_VARIABLE = re.compile(r"^\$\{[A-Z][A-Z0-9_]*:\?[^}]+\}$")  # ${NAME:?message}: fails loudly when unset
 SECRET_NAME = re.compile(r"PASSWORD|SECRET|TOKEN|API_KEY")
 URL_PASSWORD = re.compile(r"://[^:/@\s]+:(?P<password>.+)@")
@@ -72,15 +72,26 @@ def settings_variables() -> set[str]:
 # docker-compose.yml -----------------------------------------------------------------------------------------
 
 
-def test_compose_has_its_six_services(services: dict[str, dict[str, Any]]) -> None:
+def test_compose_has_its_seven_services(services: dict[str, dict[str, Any]]) -> None:
     assert set(services) == SERVICES
     assert services["postgres"]["image"].startswith("postgres:16")
     assert services["mongo"]["image"].startswith("mongo:7")
-    assert services["app"]["build"] == "."
+    assert services["app"]["build"] == {"context": ".", "target": "app"}
     assert services["redis"]["image"].startswith("redis:")
     assert services["migrate"]["image"] == services["app"]["image"]  # the same image runs the migration
-    assert services["worker"]["image"] == services["app"]["image"]  # ... and the workers
+    assert services["worker"]["build"] == {"context": ".", "target": "worker"}  # the workers: the worker target
     assert "workbench worker" in command_text(services["worker"])
+    assert services["models"]["image"] == services["worker"]["image"]
+    assert "workbench model-server --host 0.0.0.0" in command_text(services["models"])
+
+
+def test_the_app_and_the_workers_share_the_models_service(services: dict[str, dict[str, Any]]) -> None:
+    models = services["models"]
+    port = command_text(models).split("--port ", 1)[1].split()[0]
+    for name in ("app", "worker"):
+        env = environment(services[name])
+        assert env["WORKBENCH_LLM__MODEL_SERVER_URL"] == f"http://models:{port}"
+        assert env["WORKBENCH_LLM__MODEL_SERVER_KEY"] == environment(models)["WORKBENCH_LLM__MODEL_SERVER_KEY"]
 
 
 @pytest.mark.parametrize(
@@ -91,6 +102,7 @@ def test_compose_has_its_six_services(services: dict[str, dict[str, Any]]) -> No
         ("redis", "ping"),
         ("app", "/_stcore/health"),
         ("worker", "queue status --worker"),
+        ("models", "/health"),
     ],
 )
 def test_long_running_services_have_healthchecks(services: dict[str, dict[str, Any]], name: str, probe: str) -> None:
@@ -116,6 +128,7 @@ def test_app_starts_after_the_migration_and_healthy_databases(services: dict[str
         "postgres": {"condition": "service_healthy"},
         "mongo": {"condition": "service_healthy"},
         "redis": {"condition": "service_healthy"},
+        "models": {"condition": "service_healthy"},
     }
     assert services["worker"]["depends_on"] == services["app"]["depends_on"]
 
@@ -156,14 +169,25 @@ def test_no_literal_secrets(services: dict[str, dict[str, Any]]) -> None:
 def test_the_app_listens_on_loopback_only(services: dict[str, dict[str, Any]]) -> None:
     ports = [str(port) for port in services["app"]["ports"]]
     assert ports == ["127.0.0.1:8501:8501"]
-    assert all("ports" not in services[name] for name in ("postgres", "mongo", "redis", "migrate", "worker"))
+    others = ("postgres", "mongo", "redis", "models", "migrate", "worker")
+    assert all("ports" not in services[name] for name in others)
 
 
 # Dockerfile and .dockerignore -----------------------------------------------------------------------------------
 
 
+def stage(dockerfile: list[str], name: str) -> list[str]:
+    """The instructions of one build stage (FROM ... AS name up to the next FROM)."""
+    starts = [i for i, line in enumerate(dockerfile) if line.upper().startswith("FROM ")]
+    for begin, end in zip(starts, [*starts[1:], len(dockerfile)], strict=True):
+        if dockerfile[begin].split()[-1] == name:
+            return dockerfile[begin:end]
+    raise AssertionError(f"no stage {name}")
+
+
 def test_dockerfile_installs_the_locked_environment(dockerfile: list[str]) -> None:
-    assert instructions(dockerfile, "FROM") == ["python:3.11-slim"]
+    assert instructions(dockerfile, "FROM") == ["python:3.11-slim AS base", "base AS worker", "base AS app"]
+    assert dockerfile[-1] in stage(dockerfile, "app")  # the app is the default target
     runs = instructions(dockerfile, "RUN")
     assert any("pip install" in run and "uv==0.13.9" in run for run in runs)
     syncs = [run for run in runs if "uv sync" in run]
@@ -182,14 +206,24 @@ def test_dockerfile_runs_as_a_non_root_user(dockerfile: list[str]) -> None:
 
 
 def test_dockerfile_serves_streamlit_with_a_healthcheck(dockerfile: list[str]) -> None:
-    assert instructions(dockerfile, "EXPOSE") == ["8501"]
+    app = stage(dockerfile, "app")
+    assert instructions(app, "EXPOSE") == ["8501"]
     assert any("/var/lib/workbench" in volume for volume in instructions(dockerfile, "VOLUME"))
-    (healthcheck,) = instructions(dockerfile, "HEALTHCHECK")
+    (healthcheck,) = instructions(app, "HEALTHCHECK")
     assert "http://127.0.0.1:8501/_stcore/health" in healthcheck
-    (cmd,) = instructions(dockerfile, "CMD")
+    (cmd,) = instructions(app, "CMD")
     assert "streamlit" in cmd and "app/streamlit_app.py" in cmd
     assert "--browser.gatherUsageStats" in cmd and "false" in cmd
     assert (ROOT / "app" / "streamlit_app.py").exists()
+
+
+def test_dockerfile_has_a_worker_target(dockerfile: list[str]) -> None:
+    worker = stage(dockerfile, "worker")
+    (healthcheck,) = instructions(worker, "HEALTHCHECK")
+    assert 'queue status --worker "worker@$(hostname)"' in healthcheck
+    (cmd,) = instructions(worker, "CMD")
+    assert '"worker", "--name", "worker@%h"' in cmd  # the name its health check asks for
+    assert not instructions(worker, "EXPOSE")
 
 
 def test_dockerignore_keeps_local_state_out_of_the_image() -> None:

@@ -13,12 +13,15 @@ from workbench.config import get_settings
 
 
 def model_server(
-    port: int = typer.Option(8765, help="port on 127.0.0.1"),
+    port: int = typer.Option(8765, help="port to listen on"),
+    host: str = typer.Option(
+        "127.0.0.1", help="interface to listen on; 0.0.0.0 serves other machines or containers (the key still holds)"
+    ),
     parallel: int = typer.Option(4, min=1, max=16, help="requests each local model answers at once (llama.cpp slots)"),
 ) -> None:
     """Run the local models for every process on this machine (point them at it with WORKBENCH_LLM__MODEL_SERVER_URL
     and _KEY); each model starts on its first request and answers `--parallel` requests at once, batched."""
-    from workbench.llm import LLMRuntime
+    from workbench.llm import LLMRuntime, ModelWeights
     from workbench.llm.model_server import ModelServer
 
     configure_offline_environment()
@@ -29,8 +32,8 @@ def model_server(
         typer.echo(f"key (set WORKBENCH_LLM__MODEL_SERVER_KEY to it in the other processes): {key}")
     # This process runs the models itself: never a model server of its own.
     llm = settings.llm.model_copy(update={"model_server_url": None, "local_parallel": parallel})
-    runtime = LLMRuntime.for_data_dir(llm, settings.resolved_data_dir)
-    server = ModelServer(runtime, key, port=port)
+    runtime = LLMRuntime(llm, ModelWeights(settings.resolved_data_dir / "models"), local_host=host)
+    server = ModelServer(runtime, key, host=host, port=port)
     signal.signal(signal.SIGTERM, lambda *_: server.shutdown())
     typer.echo(f"model server on {server.url} ({parallel} slots per model)")
     with suppress(KeyboardInterrupt):  # Ctrl-C: serve_forever's finally stops the models

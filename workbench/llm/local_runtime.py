@@ -41,6 +41,7 @@ class LocalLlamaServer:
         context: int = 4096,
         parallel: int = 1,
         start_timeout_s: float = 120.0,
+        host: str = LOOPBACK,
     ) -> None:
         self.model_id = model_id
         self._model_path = model_path  # called on first start: may assemble and verify weights
@@ -49,6 +50,7 @@ class LocalLlamaServer:
         self.context = context
         self.parallel = parallel
         self.start_timeout_s = start_timeout_s
+        self.host = host  # loopback, unless a model server serves other machines (`--host 0.0.0.0`)
         # The server listens on loopback only, and still asks for a key: other local users have no business here.
         self.api_key = secrets.token_urlsafe(24)
         self._lock = threading.Lock()
@@ -94,7 +96,7 @@ class LocalLlamaServer:
         params.kv_unified = True
         params.cpuparams.n_threads = self.threads
         params.cpuparams_batch.n_threads = self.batch_threads
-        params.hostnames = [LOOPBACK]
+        params.hostnames = [self.host]
         params.port = 0  # the OS picks a free port atomically; listening_address tells which
         params.api_keys = [self.api_key]
         params.ui = False

@@ -14,6 +14,7 @@ import json
 import logging
 import threading
 import urllib.error
+import urllib.parse
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Protocol
@@ -78,7 +79,9 @@ class ModelServer:
                 except (ProviderError, ModelNotConfigured, WeightsError, ValueError, KeyError) as exc:
                     self._reply(400, {"error": str(exc)})
                     return
-                self._reply(200, {"base_url": base_url, "api_key": local.api_key})
+                self._reply(
+                    200, {"base_url": _as_seen_from(self.headers.get("Host"), base_url), "api_key": local.api_key}
+                )
 
             def _reply(self, status: int, body: dict[str, Any]) -> None:
                 data = json.dumps(body).encode()
@@ -171,6 +174,16 @@ class SharedLocalServer:
                 kind=FailureKind.CONNECTION,
             ) from exc
         return {"base_url": str(answer["base_url"]), "api_key": str(answer["api_key"])}
+
+
+def _as_seen_from(host_header: str | None, base_url: str) -> str:
+    """A model listening on every interface (`--host 0.0.0.0`, another machine or container asks) is reached at the
+    host name the asker reached this server by, on the model's own port."""
+    parts = urllib.parse.urlsplit(base_url)
+    if parts.hostname not in ("0.0.0.0", "::") or not host_header:
+        return base_url
+    host = urllib.parse.urlsplit(f"//{host_header}").hostname or "127.0.0.1"
+    return parts._replace(netloc=f"{host}:{parts.port}").geturl()
 
 
 def _error_of(exc: urllib.error.HTTPError) -> str:

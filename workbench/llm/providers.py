@@ -19,7 +19,7 @@ from workbench.config.llm import LLMSettings, ModelSpec
 from workbench.llm.catalog import ModelCatalog
 from workbench.llm.errors import FailureKind, ProviderError, WeightsError
 from workbench.llm.limits import Limiter, LocalLimiter, limited_transport, limits_of
-from workbench.llm.local_runtime import LocalLlamaServer
+from workbench.llm.local_runtime import LOOPBACK, LocalLlamaServer
 from workbench.llm.messages import Message, Role
 from workbench.llm.model_server import SharedLocalServer
 from workbench.llm.streaming import ChatStream, stream_chat
@@ -42,12 +42,14 @@ class LLMRuntime:
         weights: ModelWeights,
         environ: Mapping[str, str] | None = None,
         limiter: Limiter | None = None,
+        local_host: str = LOOPBACK,
     ) -> None:
         self.settings = settings
         self.weights = weights
         self.catalog = ModelCatalog(settings, weights, environ)
         # Counts the models' and providers' request limits: in this process unless a shared one is given.
         self.limiter = limiter or LocalLimiter()
+        self.local_host = local_host  # where the local llama.cpp servers listen
         self._lock = threading.Lock()
         self._servers: dict[str, LocalLlamaServer | SharedLocalServer] = {}
         self._transport: httpx.HTTPTransport | None = None
@@ -193,6 +195,7 @@ class LLMRuntime:
                     batch_threads=self.settings.local_batch_threads,
                     context=self.settings.local_context,
                     parallel=self.settings.local_parallel,
+                    host=self.local_host,
                 )
                 self._servers[spec.id] = server
             return server

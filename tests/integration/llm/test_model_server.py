@@ -25,12 +25,14 @@ KEY = "test-model-server-key"
 
 
 @pytest.fixture
-def model_server(tmp_path: Path) -> Iterator[str]:
+def model_server(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[str]:
+    host = getattr(request, "param", "127.0.0.1")
     port = free_port()
     env = {**os.environ, "WORKBENCH_LLM__MODEL_SERVER_KEY": KEY, "WORKBENCH_LLM__LOCAL_THREADS": "1"}
     log = (tmp_path / "model-server.log").open("wb")
-    process = subprocess.Popen([sys.executable, "-m", "workbench.cli", "model-server", "--port", str(port),
-                                "--parallel", "2"], env=env, stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
+    command = [sys.executable, "-m", "workbench.cli", "model-server", "--port", str(port), "--parallel", "2",
+               "--host", host]  # fmt: skip
+    process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
         wait_until(lambda: _healthy(url), timeout=60, what="the model server")
@@ -80,3 +82,17 @@ def test_a_wrong_key_an_unknown_model_and_an_absent_server_say_why(model_server:
         "".join(absent.stream_chat(SMOL, [Message(Role.USER, "Hi")], max_tokens=2))
     assert caught.value.kind == FailureKind.CONNECTION
     assert "workbench model-server" in str(caught.value)
+
+
+@pytest.mark.parametrize("model_server", ["0.0.0.0"], indirect=True)
+def test_a_model_server_for_other_machines_points_them_at_the_name_they_used(model_server: str, tmp_path: Path) -> None:
+    port = model_server.rsplit(":", 1)[1]
+    other = runtime(tmp_path, f"http://localhost:{port}")  # as another container would: by a name, not 127.0.0.1
+    try:
+        require_weights(other, SMOL)
+        base_url = other.local_server(other.catalog.get(SMOL)).base_url
+        assert base_url.startswith("http://localhost:") and base_url.endswith("/v1")
+        stream = other.stream_chat(SMOL, [Message(Role.USER, "Say hello.")], max_tokens=4)
+        assert "".join(stream).strip()
+    finally:
+        other.close()
