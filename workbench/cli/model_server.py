@@ -18,6 +18,12 @@ def model_server(
         "127.0.0.1", help="interface to listen on; 0.0.0.0 serves other machines or containers (the key still holds)"
     ),
     parallel: int = typer.Option(4, min=1, max=16, help="requests each local model answers at once (llama.cpp slots)"),
+    threads: int | None = typer.Option(
+        None,
+        min=1,
+        max=256,
+        help="llama.cpp threads per model (default llm.local_threads; on a machine of its own: its cores)",
+    ),
 ) -> None:
     """Run the local models for every process on this machine (point them at it with WORKBENCH_LLM__MODEL_SERVER_URL
     and _KEY); each model starts on its first request and answers `--parallel` requests at once, batched."""
@@ -31,7 +37,10 @@ def model_server(
         key = secrets.token_urlsafe(24)
         typer.echo(f"key (set WORKBENCH_LLM__MODEL_SERVER_KEY to it in the other processes): {key}")
     # This process runs the models itself: never a model server of its own.
-    llm = settings.llm.model_copy(update={"model_server_url": None, "local_parallel": parallel})
+    update: dict[str, object] = {"model_server_url": None, "local_parallel": parallel}
+    if threads is not None:
+        update |= {"local_threads": threads, "local_batch_threads": threads}
+    llm = settings.llm.model_copy(update=update)
     runtime = LLMRuntime(llm, ModelWeights(settings.resolved_data_dir / "models"), local_host=host)
     server = ModelServer(runtime, key, host=host, port=port)
     signal.signal(signal.SIGTERM, lambda *_: server.shutdown())
