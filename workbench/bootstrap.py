@@ -31,7 +31,7 @@ from workbench.labelling.annotation import AnnotationService
 from workbench.labelling.queues import QueueService
 from workbench.labelling.review import ReviewService
 from workbench.llm import LLMRuntime
-from workbench.llm.limits import Limiter, LocalLimiter, RedisLimiter
+from workbench.llm.limits import Limiter, LocalLimiter, RedisLimiter, configured_limits, limits_in_use
 from workbench.playground.service import PlaygroundService
 from workbench.prompting.registry import PromptRegistry
 from workbench.queue.app import EVAL_ITEM, PLAYGROUND_CELL, broker_for_display, celery_app
@@ -181,10 +181,14 @@ class Container:
         return ReviewService(self.uow)
 
     def system_status(self) -> SystemStatus:
-        """Health of the SQL database, the run log and its writer, and the task queue (the Admin page)."""
+        """Health of the SQL database, the run log and its writer, the task queue and the request limits (the Admin
+        page)."""
+        limiter = self.llm_runtime.limiter
+        limits = configured_limits(self.settings.llm.all_models, self.settings.llm.provider_limits)
         return system_status(
             self.engine, self.mongo_client, self.runlog_store, self.runlog_writer,
             embedded_runlog=self.embedded_mongo is not None, queue=self.queue.status(),
+            limits=limits_in_use(limiter, limits), limits_counted=limiter.where,
         )  # fmt: skip
 
     @property

@@ -89,3 +89,20 @@ def test_an_unreachable_broker_is_said_and_nothing_hangs(
     at = open_page(signed_in(), "admin")
     [error] = [e.value for e in at.error if "task queue" in e.value]
     assert "does not answer" in error and "WORKBENCH_QUEUE__BROKER_URL" in error
+
+
+def test_system_tab_shows_the_request_limits_and_where_they_are_counted(
+    app_env: AppEnvironment, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    at = open_page(signed_in(), "admin")
+    assert any("None set" in str(c.value) for c in at.caption)  # the empty state says how to set one
+
+    monkeypatch.setenv(
+        "WORKBENCH_LLM__PROVIDER_LIMITS", '{"openai": {"requests_per_minute": 500, "max_concurrency": 8}}'
+    )
+    at = open_page(signed_in(), "admin")
+    assert any("Counted in each process" in str(c.value) for c in at.caption)
+    (table,) = [frame.value for frame in at.dataframe if "limit" in frame.value.columns]
+    assert table.to_dict("records") == [
+        {"limit": "provider:openai", "at once": 8, "per minute": 500, "in flight now": 0}
+    ]

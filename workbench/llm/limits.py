@@ -48,10 +48,41 @@ class Permit(Protocol):
 
 
 class Limiter(Protocol):
+    where: str  # where the counts live, for the Admin page
+
     def acquire(self, limits: Sequence[Limit], timeout_s: float) -> Permit:
         """Wait until every limit allows one more request (at most timeout_s), count it, and return the permit
         whose release() gives its concurrency slots back. Raises LimitWaitTimeout when the wait runs out."""
         ...
+
+    def in_flight(self, key: str) -> int:
+        """Requests holding a slot of `key` now (all processes that share the counts)."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class LimitUse:
+    """One configured limit and its use now, as the Admin page shows it."""
+
+    limit: Limit
+    in_flight: int | None  # None: the counts could not be read
+
+
+def configured_limits(models: Sequence[ModelSpec], provider_limits: Mapping[Provider, RequestLimits]) -> list[Limit]:
+    found = [Limit(f"model:{spec.id}", spec.limits) for spec in models if spec.limits.any]
+    found += [Limit(f"provider:{name}", limits) for name, limits in sorted(provider_limits.items()) if limits.any]
+    return found
+
+
+def limits_in_use(limiter: Limiter, limits: Sequence[Limit]) -> list[LimitUse]:
+    uses = []
+    for limit in limits:
+        try:
+            in_flight: int | None = limiter.in_flight(limit.key)
+        except Exception:  # noqa: BLE001 - Redis away: the page says the count is unknown
+            in_flight = None
+        uses.append(LimitUse(limit, in_flight))
+    return uses
 
 
 class LimitWaitTimeout(Exception):
@@ -124,6 +155,8 @@ class _CountingLimiter:
 class LocalLimiter(_CountingLimiter):
     """Counts in this process only: the default with no Redis (one machine, one worker beside the app)."""
 
+    where = "in each process (no Redis configured)"
+
     def __init__(self) -> None:
         from limits.storage import MemoryStorage
         from limits.strategies import MovingWindowRateLimiter
@@ -175,6 +208,8 @@ class RedisLimiter(_CountingLimiter):
         from limits.strategies import MovingWindowRateLimiter
 
         self._redis = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+        host = self._redis.connection_pool.connection_kwargs
+        self.where = f"in Redis at {host.get('host', '?')}:{host.get('port', '?')}, for every process"
         self._prefix = f"workbench:{namespace}:limits"
         self._slot_ttl_s = slot_ttl_s
         self._take = self._redis.register_script(_TAKE_SLOT)

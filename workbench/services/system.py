@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from pymongo import MongoClient
@@ -11,6 +11,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from workbench.domain.runlog_query import RunLogFilter
+from workbench.llm.limits import LimitUse
 from workbench.queue.client import QueueStatus
 from workbench.storage.runlog.store import MongoRunLogStore
 from workbench.storage.runlog.writer import RunLogWriter, WriterStats
@@ -29,6 +30,8 @@ class SystemStatus:
     writer: WriterStats
     spool_pending: bool
     queue: QueueStatus | None = None  # the task queue that carries dataset and eval runs to workers
+    limits: list[LimitUse] = field(default_factory=list)  # the models' and providers' request limits, in use now
+    limits_counted: str = ""  # where
 
     @property
     def sql_up_to_date(self) -> bool:
@@ -43,6 +46,8 @@ def system_status(
     *,
     embedded_runlog: bool,
     queue: QueueStatus | None = None,
+    limits: list[LimitUse] | None = None,
+    limits_counted: str = "",
 ) -> SystemStatus:
     revision: str | None = None
     sql_error: str | None = None
@@ -68,4 +73,6 @@ def system_status(
         writer=writer.stats,
         spool_pending=writer.spool_pending,
         queue=queue,
+        limits=limits or [],
+        limits_counted=limits_counted,
     )

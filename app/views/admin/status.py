@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from app.components.markdown import plain
+from workbench.llm.limits import LimitUse
 from workbench.queue.client import QueueStatus
 from workbench.services.system import SystemStatus
 
@@ -39,6 +40,7 @@ def show_status(status: SystemStatus) -> None:
             st.caption(f"Last problem: {writer.last_error}")
     if status.queue is not None:
         show_queue(status.queue)
+    show_limits(status.limits, status.limits_counted)
 
 
 def show_queue(queue: QueueStatus) -> None:
@@ -59,3 +61,26 @@ def show_queue(queue: QueueStatus) -> None:
                 "starts one when no broker is configured).",
                 icon=":material/warning:",
             )
+
+
+def show_limits(limits: list[LimitUse], counted: str) -> None:
+    with st.container(border=True):
+        st.markdown("**Request limits** (models and provider accounts)")
+        if not limits:
+            st.caption(
+                "None set. Give a model `limits: {max_concurrency: 4, requests_per_minute: 60}` in the llm settings, "
+                "or a provider account `WORKBENCH_LLM__PROVIDER_LIMITS`, to share it fairly between the app and the "
+                "workers."
+            )
+            return
+        st.caption(f"Counted {counted}.")
+        rows = [
+            {
+                "limit": use.limit.key,
+                "at once": use.limit.limits.max_concurrency,
+                "per minute": use.limit.limits.requests_per_minute,
+                "in flight now": use.in_flight,
+            }
+            for use in limits
+        ]
+        st.dataframe(rows, hide_index=True)
