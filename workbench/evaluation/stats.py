@@ -19,9 +19,6 @@ from typing import Any, Literal, TypeAlias
 import numpy as np
 import numpy.typing as npt
 
-# scipy ships no type information (no py.typed, scipy-stubs not installed): its results are read as floats below.
-from scipy import stats  # type: ignore[import-untyped]
-
 FloatArray: TypeAlias = npt.NDArray[np.float64]
 IntArray: TypeAlias = npt.NDArray[np.int64]
 Values: TypeAlias = Sequence[float] | npt.NDArray[Any]
@@ -260,6 +257,7 @@ def _wilcoxon(d: FloatArray) -> TestResult:
     if d.size <= _MAX_EXHAUSTIVE_PAIRS and (magnitudes.size < d.size or np.unique(magnitudes).size < magnitudes.size):
         statistic, p_value = _wilcoxon_exhaustive(d)
         return TestResult("wilcoxon", statistic, p_value, d.size)
+    stats = _scipy_stats()
     result = stats.wilcoxon(d, zero_method="wilcox", alternative="two-sided")
     return TestResult("wilcoxon", float(result.statistic), float(result.pvalue), d.size)
 
@@ -271,7 +269,7 @@ _MAX_EXHAUSTIVE_PAIRS = 13
 def _wilcoxon_exhaustive(d: FloatArray) -> tuple[float, float]:
     """scipy.stats.wilcoxon's result for few pairs with ties or zeros: its exact sign-flip permutation test."""
     ranks = np.zeros(d.size)
-    ranks[d != 0] = stats.rankdata(np.abs(d[d != 0]))  # average ranks; zero differences are dropped
+    ranks[d != 0] = _scipy_stats().rankdata(np.abs(d[d != 0]))  # average ranks; zero differences are dropped
     r_plus, r_minus = float(ranks[d > 0].sum()), float(ranks[d < 0].sum())
     # Row k of `flips` is one of the 2**n sign assignments (bit i: pair i ends up positive); its rank sum is that
     # assignment's r_plus. Ranks are multiples of 1/2, so every sum is exact and ties compare exactly.
@@ -288,11 +286,20 @@ def _sign(d: FloatArray) -> TestResult:
     nonzero = int(np.count_nonzero(d))
     if nonzero == 0:
         return TestResult("sign", 0.0, 1.0, d.size, "no differences")
-    p_value = stats.binomtest(positive, nonzero, p=0.5, alternative="two-sided").pvalue
+    p_value = _scipy_stats().binomtest(positive, nonzero, p=0.5, alternative="two-sided").pvalue
     return TestResult("sign", float(positive), float(p_value), d.size)
 
 
 _TESTS: dict[str, Callable[[FloatArray], TestResult]] = {"wilcoxon": _wilcoxon, "sign": _sign}
+
+
+def _scipy_stats() -> Any:
+    """scipy.stats, imported on first use: it takes ~1-2 s, which every process that imports evaluation (the app,
+    each worker, the CLI) paid at start-up though only a comparison runs these tests. scipy ships no type
+    information (no py.typed, scipy-stubs not installed): its results are read as floats."""
+    from scipy import stats  # type: ignore[import-untyped]
+
+    return stats
 
 
 def _win_tie_loss(d: FloatArray, tolerance: float, higher_is_better: bool) -> tuple[int, int, int]:
