@@ -19,7 +19,7 @@ from tests.fakes.labelling import FakeLabellingRepository
 from tests.fakes.playground import FakePlaygroundRepository
 from tests.fakes.prompts import FakePromptRepository
 from tests.fakes.tables import Tables, copy_row, with_defaults
-from tests.fakes.users import FakeUserRepository
+from tests.fakes.users import FakeApiKeyRepository, FakeUserRepository
 from workbench.storage.ports import UnitOfWork
 from workbench.storage.sql.models import Base
 
@@ -55,6 +55,7 @@ class FakeUnitOfWork(UnitOfWork):
     def _begin(self) -> None:
         tables = self._working = Tables(self.committed)
         self.users = FakeUserRepository(tables)
+        self.api_keys = FakeApiKeyRepository(tables)
         self.conversations = FakeConversationRepository(tables)
         self.messages = FakeMessageRepository(tables)
         self.feedback = FakeFeedbackRepository(tables)

@@ -95,6 +95,10 @@ EXPECTED_COLUMNS = {
         "chunk_relevance": False, "note": False, "decided_at": False,
     },
     "database_identity": {"singleton": False, "id": False, "created_at": False},
+    "api_keys": {
+        "id": False, "user_id": False, "name": False, "prefix": False, "secret_sha256": False, "created_at": False,
+        "expires_at": True, "revoked_at": True, "last_used_at": True,
+    },
     "golden_datasets": {
         "id": False, "name": False, "version": False, "queue_id": True, "description": False, "item_count": False,
         "created_by": False, "created_at": False,
@@ -165,6 +169,7 @@ EXPECTED_INDEXES = {
     "labels": {"ix_labels_item_id": ["item_id"]},
     "adjudications": {},
     "golden_datasets": {},
+    "api_keys": {"ix_api_keys_user_id": ["user_id"]},
     "database_identity": {},
     "golden_items": {},
     "eval_datasets": {},
@@ -202,6 +207,7 @@ EXPECTED_UNIQUE = {
     "label_assignments": {"uq_label_assignments_item_annotator": ["item_id", "annotator_id"]},
     "labels": {"uq_labels_assignment_id": ["assignment_id"]},
     "adjudications": {"uq_adjudications_item_id": ["item_id"]},
+    "api_keys": {"uq_api_keys_secret_sha256": ["secret_sha256"]},
     "database_identity": {},
     "golden_datasets": {"uq_golden_datasets_name_version": ["name", "version"]},
     "golden_items": {"uq_golden_items_dataset_position": ["dataset_id", "position"]},
@@ -240,6 +246,7 @@ EXPECTED_FOREIGN_KEYS = {
         ("rubric_version_id", "rubric_versions"),
     },
     "adjudications": {("item_id", "label_items"), ("reviewer_id", "users")},
+    "api_keys": {("user_id", "users")},
     "database_identity": set(),
     "golden_datasets": {("queue_id", "label_queues")},
     "golden_items": {("dataset_id", "golden_datasets")},
@@ -305,10 +312,12 @@ def test_upgrade_downgrade_upgrade(db_url: str) -> None:
     assert not migrate.is_up_to_date(db_url)
 
     migrate.upgrade(db_url)
-    assert migrate.current_revision(db_url) == migrate.head_revision() == "0007"
+    assert migrate.current_revision(db_url) == migrate.head_revision() == "0008"
     assert migrate.is_up_to_date(db_url)
     _check_schema(db_url)
 
+    migrate.downgrade(db_url, "0007")
+    assert "api_keys" not in _tables(db_url)
     migrate.downgrade(db_url, "0006")
     assert "database_identity" not in _tables(db_url)
 
@@ -370,7 +379,7 @@ def test_plain_alembic_uses_the_settings_url(isolated_environment: Path) -> None
 
     url = f"sqlite:///{isolated_environment.resolve() / 'workbench.db'}"
     assert (isolated_environment / "workbench.db").exists()
-    assert migrate.current_revision(url) == "0007"
+    assert migrate.current_revision(url) == "0008"
 
 
 @pytest.mark.parametrize(
@@ -382,5 +391,5 @@ def test_offline_sql_script(url: str, dialect_word: str) -> None:
     config.output_buffer = io.StringIO()
     command.upgrade(config, "head", sql=True)
     script = config.output_buffer.getvalue()
-    assert script.count("CREATE TABLE") == 31  # thirty tables and alembic_version
+    assert script.count("CREATE TABLE") == 32  # thirty-one tables and alembic_version
     assert dialect_word in script

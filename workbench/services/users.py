@@ -35,7 +35,7 @@ class LastAdmin(UserError):
     pass
 
 
-def _view(row: UserRow) -> UserView:
+def user_view(row: UserRow) -> UserView:
     return UserView(
         id=row.id,
         username=row.username,
@@ -64,7 +64,7 @@ def create_user(uow: UnitOfWork, username: str, password: str, role: Role | str,
         )
         uow.users.add(row)
         uow.commit()
-        return _view(row)
+        return user_view(row)
 
 
 def ensure_first_admin(uow: UnitOfWork, username: str, password: str) -> UserView | None:
@@ -93,18 +93,18 @@ def authenticate(uow: UnitOfWork, username: str, password: str) -> UserView | No
             row.password_hash = hash_password(password)
         row.last_login_at = datetime.now(UTC)
         uow.commit()
-        return _view(row)
+        return user_view(row)
 
 
 def list_users(uow: UnitOfWork) -> list[UserView]:
     with uow:
-        return [_view(row) for row in uow.users.list()]
+        return [user_view(row) for row in uow.users.list()]
 
 
 def get_user(uow: UnitOfWork, user_id: str) -> UserView | None:
     with uow:
         row = uow.users.get(user_id)
-        return _view(row) if row else None
+        return user_view(row) if row else None
 
 
 def _require(uow: UnitOfWork, username: str) -> UserRow:
@@ -127,7 +127,7 @@ def set_role(uow: UnitOfWork, username: str, role: Role | str) -> UserView:
             _guard_last_admin(uow, row)
         row.role = new_role.value
         uow.commit()
-        return _view(row)
+        return user_view(row)
 
 
 def set_active(uow: UnitOfWork, username: str, active: bool) -> UserView:
@@ -137,7 +137,7 @@ def set_active(uow: UnitOfWork, username: str, active: bool) -> UserView:
             _guard_last_admin(uow, row)
         row.is_active = active
         uow.commit()
-        return _view(row)
+        return user_view(row)
 
 
 def reset_password(uow: UnitOfWork, username: str, new_password: str) -> None:
@@ -166,11 +166,11 @@ def ensure_service_user(uow: UnitOfWork, username: str, role: Role | str = Role.
     with uow:
         row = uow.users.get_by_username(name)
         if row is not None:
-            return _view(row)
+            return user_view(row)
         row = UserRow(
             id=new_id(), username=name, display_name=name, password_hash=hash_password(secrets.token_urlsafe(32)),
             role=Role(role).value, is_active=False, created_at=datetime.now(UTC),
         )  # fmt: skip
         uow.users.add(row)
         uow.commit()
-        return _view(row)
+        return user_view(row)

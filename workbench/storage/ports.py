@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Protocol, Self
 if TYPE_CHECKING:  # the row types only: this module must not depend on an implementation at run time
     from workbench.storage.sql.models import (
         AdjudicationRow,
+        ApiKeyRow,
         ConversationRow,
         EvalDatasetRow,
         EvalDatasetVersionRow,
@@ -52,6 +53,13 @@ class UserRepository(Protocol):
     def get_by_username(self, username: str) -> UserRow | None: ...
     def list(self) -> Sequence[UserRow]: ...
     def count_active_admins(self) -> int: ...
+
+
+class ApiKeyRepository(Protocol):
+    def add(self, key: ApiKeyRow) -> None: ...
+    def get(self, key_id: str) -> ApiKeyRow | None: ...
+    def by_secret(self, secret_sha256: str) -> ApiKeyRow | None: ...
+    def list_for_user(self, user_id: str) -> Sequence[ApiKeyRow]: ...  # newest first
 
 
 class ConversationRepository(Protocol):
@@ -231,6 +239,7 @@ class UnitOfWork(abc.ABC):
     """One transaction per user event: `with uow: ...; uow.commit()`; leaving without commit rolls back."""
 
     users: UserRepository
+    api_keys: ApiKeyRepository
     conversations: ConversationRepository
     messages: MessageRepository
     feedback: FeedbackRepository

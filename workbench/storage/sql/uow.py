@@ -18,7 +18,7 @@ from workbench.storage.sql.repositories.knowledge_bases import SqlKbDocumentRepo
 from workbench.storage.sql.repositories.labelling import SqlLabellingRepository
 from workbench.storage.sql.repositories.playground import SqlPlaygroundRepository
 from workbench.storage.sql.repositories.prompts import SqlPromptRepository
-from workbench.storage.sql.repositories.users import SqlUserRepository
+from workbench.storage.sql.repositories.users import SqlApiKeyRepository, SqlUserRepository
 
 
 class SqlUnitOfWork(UnitOfWork):
@@ -29,6 +29,7 @@ class SqlUnitOfWork(UnitOfWork):
     def __enter__(self) -> Self:
         self._session = self._session_factory()
         self.users = SqlUserRepository(self._session)
+        self.api_keys = SqlApiKeyRepository(self._session)
         self.conversations = SqlConversationRepository(self._session)
         self.messages = SqlMessageRepository(self._session)
         self.feedback = SqlFeedbackRepository(self._session)

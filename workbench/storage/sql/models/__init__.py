@@ -46,12 +46,14 @@ from workbench.storage.sql.models.prompts import (
     PromptVersionRow,
 )
 from workbench.storage.sql.models.users import (
+    ApiKeyRow,
     UserRow,
 )
 
 __all__ = [
     "NAMING_CONVENTION",
     "AdjudicationRow",
+    "ApiKeyRow",
     "Base",
     "ConversationRow",
     "DatabaseIdentityRow",
