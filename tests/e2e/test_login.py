@@ -87,3 +87,22 @@ def test_account_page_changes_password(app_env: AppEnvironment) -> None:
     at.button(key="FormSubmitter:change-password-Change password").click().run()
     assert [s.value for s in at.success] == ["Password changed."]
     assert signed_in("admin", "a-brand-new-password").title[0].value == "Chat"
+
+
+def test_account_page_makes_shows_once_and_revokes_an_api_key(app_env: AppEnvironment) -> None:
+    at = open_page(signed_in(), "account")
+    assert any("No keys yet" in i.value for i in at.info)
+    name_input = next(t for t in at.text_input if t.label == "Name")
+    name_input.input("ci")
+    at.button(key="FormSubmitter:new-api-key-Make a key").click().run()
+    (secret,) = [c.value for c in at.code if c.value.startswith("wbk_")]
+    assert any("not shown again" in s.value for s in at.success)
+    with app_env.uow() as uow:
+        (stored,) = uow.api_keys.list_for_user(uow.users.get_by_username("admin").id)  # type: ignore[union-attr]
+        assert stored.name == "ci" and secret.startswith(stored.prefix) and secret not in stored.secret_sha256
+
+    at.run()  # the next run of the page: the key is no longer shown
+    assert not [c.value for c in at.code if c.value.startswith("wbk_")]
+    assert any("ci" in m.value and "active" in m.value for m in at.markdown)
+    next(b for b in at.button if b.label == "Revoke").click().run()
+    assert any("ci" in m.value and "revoked" in m.value for m in at.markdown)

@@ -1,10 +1,11 @@
-"""Account: who you are, and changing your password."""
+"""Account: who you are, changing your password, and your API keys."""
 
 from __future__ import annotations
 
 import streamlit as st
 
 from app.components.services import UnitOfWorkFactory
+from app.views.account.api_keys import show_api_keys
 from workbench.domain.users import UserView
 from workbench.services import users as user_service
 
@@ -25,10 +26,12 @@ def render(me: UserView, *, uow: UnitOfWorkFactory) -> None:
         if st.form_submit_button("Change password", type="primary"):
             if new != repeat:
                 st.error("The two new passwords differ.")
-                return
-            try:
-                user_service.change_own_password(uow(), me.id, current, new)
-            except ValueError as exc:
-                st.error(str(exc))
             else:
-                st.success("Password changed.")
+                try:
+                    user_service.change_own_password(uow(), me.id, current, new)
+                except ValueError as exc:
+                    st.error(str(exc))
+                else:
+                    st.success("Password changed.")
+
+    show_api_keys(me, uow)
