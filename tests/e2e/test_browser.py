@@ -39,6 +39,7 @@ class RunningApp:
     url: str
     data_dir: Path
     process: subprocess.Popen[bytes]
+    api_url: str = ""
 
 
 def _workbench(*args: str, env: dict[str, str]) -> None:
@@ -71,6 +72,7 @@ def running_app(tmp_path: Path) -> Iterator[RunningApp]:
         WORKBENCH_DATA_DIR=str(data_dir),
         WORKBENCH_NEW_USER_PASSWORD=ADMIN_PASSWORD,
         WORKBENCH_LLM__DEFAULT_MODEL="smollm2-135m-instruct",  # the fastest packaged model
+        WORKBENCH_API__PORT=str(api_port := free_port()),
     )
     _workbench("user", "create", "admin", "--role", "admin", env=env)
     _workbench("seed-demo", env=env)  # the admin exists: this ingests the sample corpus only
@@ -83,7 +85,7 @@ def running_app(tmp_path: Path) -> Iterator[RunningApp]:
     url = f"http://127.0.0.1:{port}"
     try:
         _wait_healthy(url, process)
-        yield RunningApp(url=url, data_dir=data_dir, process=process)
+        yield RunningApp(url=url, data_dir=data_dir, process=process, api_url=f"http://127.0.0.1:{api_port}/api/v1")
     finally:
         if process.poll() is None:
             process.send_signal(signal.SIGINT)
@@ -145,6 +147,17 @@ def test_sign_in_open_the_run_log_and_stop_cleanly(running_app: RunningApp) -> N
     from playwright.sync_api import expect, sync_playwright
 
     _seed_embedded_logs(running_app, 250)
+    import httpx
+
+    from tests.workers import wait_until
+
+    def api_answers() -> bool:
+        try:
+            return httpx.get(running_app.api_url + "/health", timeout=1).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    wait_until(api_answers, timeout=60, what="the HTTP API that workbench serve starts")
     ARTIFACTS.mkdir(exist_ok=True)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)

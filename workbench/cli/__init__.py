@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from workbench.cli import ingest, model_server, serve, worker
+from workbench.cli import api, ingest, model_server, serve, worker
 from workbench.cli.db import db_app
 from workbench.cli.eval import eval_app
 from workbench.cli.kb import kb_app
@@ -29,6 +29,7 @@ app.command("serve")(serve.serve)
 app.command("demo")(serve.demo)
 app.command("worker")(worker.worker)
 app.command("model-server")(model_server.model_server)
+app.command("api")(api.api)
 
 
 def main() -> None:

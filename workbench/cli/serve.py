@@ -70,6 +70,7 @@ def serve(
         help="start a queue worker beside the app (default: when no broker is configured, i.e. WORKBENCH_QUEUE__"
         "BROKER_URL is unset; with a broker, workers are started on their own with `workbench worker`)",
     ),
+    api: bool = typer.Option(True, "--api/--no-api", help="start the HTTP API beside the app (on api.port)"),
 ) -> None:
     """Start the embedded services (when configured so), a queue worker and the Streamlit app; Ctrl-C stops all."""
     configure_offline_environment()
@@ -101,6 +102,11 @@ def serve(
         # Dataset and eval runs are worked here, not in the app's process: a reload of the app stops none of them.
         worker_command = [sys.executable, "-m", "workbench.cli", "worker", "--loglevel", "WARNING"]
         children.append(subprocess.Popen(worker_command, cwd=PROJECT_ROOT, env=env))
+    if api:
+        # Other programs' way in (prompts, feedback, run logs, eval runs), on the same stores as the app.
+        api_command = [sys.executable, "-m", "workbench.cli", "api"]
+        children.append(subprocess.Popen(api_command, cwd=PROJECT_ROOT, env=env))
+        typer.echo(f"HTTP API on http://{settings.api.host}:{settings.api.port}/api/v1")
     process = subprocess.Popen(command, cwd=PROJECT_ROOT, env=env)
     children.append(process)
     try:

@@ -14,6 +14,7 @@ from pydantic_settings import (
     YamlConfigSettingsSource,
 )
 
+from workbench.config.api import ApiSettings
 from workbench.config.llm import LLMSettings
 from workbench.config.queue import QueueSettings
 from workbench.config.rag import RagSettings
@@ -110,6 +111,7 @@ class Settings(BaseSettings):
     playground: PlaygroundSettings = PlaygroundSettings()
     evaluation: EvaluationSettings = EvaluationSettings()
     queue: QueueSettings = QueueSettings()
+    api: ApiSettings = ApiSettings()
 
     @classmethod
     def settings_customise_sources(
