@@ -45,6 +45,7 @@ from workbench.services.system import SystemStatus, system_status
 from workbench.storage.runlog.embedded import EmbeddedMongoServer
 from workbench.storage.runlog.spool import Spool
 from workbench.storage.runlog.store import MongoRunLogStore
+from workbench.storage.runlog.traces import TraceStore
 from workbench.storage.runlog.writer import RunLogWriter
 from workbench.storage.sql import migrate
 from workbench.storage.sql.engine import build_engine, build_session_factory
@@ -103,6 +104,16 @@ class Container:
 
     def uow(self) -> SqlUnitOfWork:
         return SqlUnitOfWork(self.session_factory)
+
+    @functools.cached_property
+    def traces(self) -> TraceStore:
+        """Trace spans (OTLP ingest), in the run-log database."""
+        store = TraceStore(self.mongo_client[self.settings.mongodb_database])
+        try:
+            store.ensure_indexes()
+        except Exception as exc:  # noqa: BLE001 - MongoDB away now: the indexes are made on the next start
+            log.warning("could not create the span indexes now (%s)", exc)
+        return store
 
     @functools.cached_property
     def database_id(self) -> str:

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from fastapi import Depends, Request
 
 from workbench.api.errors import ApiError
-from workbench.domain.access import can_open
+from workbench.domain.access import can_do, can_open
 from workbench.domain.users import UserView
 from workbench.services.api_keys import ApiKeyRefused, authenticate_key, digest
 
@@ -46,6 +46,17 @@ def allowed(page: str) -> Callable[[UserView], UserView]:
     def check(user: UserView = Depends(current_user)) -> UserView:  # noqa: B008 - FastAPI's dependency idiom
         if not can_open(user.role, page):
             raise ApiError(403, f"the role {user.role} may not use this route (it needs what the {page} page needs)")
+        return user
+
+    return check
+
+
+def may(action: str) -> Callable[[UserView], UserView]:
+    """A dependency: the caller, if their role may do `action` (domain/access.py ACTION_ROLES)."""
+
+    def check(user: UserView = Depends(current_user)) -> UserView:  # noqa: B008 - FastAPI's dependency idiom
+        if not can_do(user.role, action):
+            raise ApiError(403, f"the role {user.role} may not {action.replace('_', ' ')}")
         return user
 
     return check

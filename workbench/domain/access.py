@@ -21,5 +21,15 @@ PAGE_ROLES: dict[str, frozenset[Role]] = {
 }
 
 
+# What other programs do through the API that no page does: sending traces writes run data, as a playground run does.
+ACTION_ROLES: dict[str, frozenset[Role]] = {
+    "send_traces": frozenset({Role.ADMIN, Role.ANALYST}),
+}
+
+
+def can_do(role: Role | str, action: str) -> bool:
+    return Role(role) in ACTION_ROLES.get(action, frozenset())
+
+
 def can_open(role: Role | str, page: str) -> bool:
     return Role(role) in PAGE_ROLES.get(page, frozenset())

@@ -1,0 +1,169 @@
+"""OTLP/HTTP trace export (`POST /v1/traces`), protobuf or JSON, decoded into span documents for the TraceStore.
+
+The JSON encoding of OTLP writes trace and span ids as hex, where protobuf's JSON mapping expects base64 for bytes,
+so ids are converted before the message is parsed. Spans that cannot be right (an end before the start, a start a
+day in the future, ids of the wrong length) are refused one by one through OTLP's partial success, with the reason;
+the rest of the batch is stored.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from google.protobuf import json_format
+from google.protobuf.message import DecodeError
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+    ExportTraceServiceRequest,
+    ExportTraceServiceResponse,
+)
+from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
+from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status
+
+PROTOBUF = "application/x-protobuf"
+JSON = "application/json"
+_FUTURE = timedelta(days=1)
+_SPAN_KINDS = {  # OTel's own kinds, where a span says nothing in OpenInference terms
+    Span.SPAN_KIND_CLIENT: "CLIENT", Span.SPAN_KIND_SERVER: "SERVER", Span.SPAN_KIND_INTERNAL: "INTERNAL",
+    Span.SPAN_KIND_PRODUCER: "PRODUCER", Span.SPAN_KIND_CONSUMER: "CONSUMER",
+}  # fmt: skip
+
+
+class MalformedExport(ValueError):
+    """The body is not an OTLP trace export; the message says what was wrong."""
+
+
+def parse_export(body: bytes, content_type: str) -> ExportTraceServiceRequest:
+    request = ExportTraceServiceRequest()
+    kind = content_type.split(";", maxsplit=1)[0].strip().lower()
+    if kind == PROTOBUF:
+        try:
+            request.ParseFromString(body)
+        except DecodeError as exc:
+            raise MalformedExport(f"the body is not an OTLP protobuf ExportTraceServiceRequest ({exc})") from exc
+        return request
+    if kind == JSON:
+        try:
+            document = json.loads(body)
+            _hex_ids_to_base64(document)
+            json_format.ParseDict(document, request, ignore_unknown_fields=True)
+        except (ValueError, json_format.ParseError) as exc:
+            raise MalformedExport(f"the body is not OTLP JSON ({str(exc)[:200]})") from exc
+        return request
+    raise MalformedExport(f"send {PROTOBUF} or {JSON}, not {kind or 'no Content-Type'}")
+
+
+def _hex_ids_to_base64(document: Any) -> None:
+    for resource in document.get("resourceSpans", []) if isinstance(document, dict) else []:
+        for scope in resource.get("scopeSpans", []):
+            for span in scope.get("spans", []):
+                for key in ("traceId", "spanId", "parentSpanId"):
+                    if span.get(key):
+                        try:
+                            span[key] = base64.b64encode(bytes.fromhex(span[key])).decode()
+                        except ValueError as exc:
+                            raise MalformedExport(f"span {key} {span[key]!r} is not hex") from exc
+                for link in span.get("links", []):
+                    for key in ("traceId", "spanId"):
+                        if link.get(key):
+                            link[key] = base64.b64encode(bytes.fromhex(link[key])).decode()
+
+
+def value_of(value: AnyValue) -> Any:
+    which = value.WhichOneof("value")
+    if which == "array_value":
+        return [value_of(each) for each in value.array_value.values]
+    if which == "kvlist_value":
+        return as_pairs(attributes_of(value.kvlist_value.values))
+    if which == "bytes_value":
+        return binascii.hexlify(value.bytes_value).decode()
+    return getattr(value, which) if which else None
+
+
+def attributes_of(pairs: Any) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    for pair in pairs:
+        assert isinstance(pair, KeyValue)
+        key = pair.key.lstrip("$")
+        if key:
+            found[key] = value_of(pair.value)
+    return found
+
+
+def as_pairs(attributes: dict[str, Any]) -> list[dict[str, Any]]:
+    return [{"key": key, "value": value} for key, value in attributes.items()]
+
+
+def span_documents(
+    request: ExportTraceServiceRequest, now: datetime | None = None
+) -> tuple[list[dict[str, Any]], list[str]]:
+    """(span documents to store, one reason per refused span)."""
+    now = now or datetime.now(UTC)
+    documents: list[dict[str, Any]] = []
+    refused: list[str] = []
+    for resource_spans in request.resource_spans:
+        resource = attributes_of(resource_spans.resource.attributes)
+        for scope_spans in resource_spans.scope_spans:
+            for span in scope_spans.spans:
+                document, reason = _document(span, resource, scope_spans.scope.name, now)
+                if reason is not None:
+                    refused.append(reason)
+                else:
+                    documents.append(document)
+    return documents, refused
+
+
+def _document(span: Span, resource: dict[str, Any], scope: str, now: datetime) -> tuple[dict[str, Any], str | None]:
+    trace_id, span_id = span.trace_id.hex(), span.span_id.hex()
+    if len(span.trace_id) != 16 or len(span.span_id) != 8:
+        sizes = f"{len(span.trace_id)} and {len(span.span_id)}"
+        return {}, f"span {span.name!r}: a trace id is 16 bytes and a span id 8 (got {sizes})"
+    start = datetime.fromtimestamp(span.start_time_unix_nano / 1e9, UTC)
+    end = datetime.fromtimestamp(span.end_time_unix_nano / 1e9, UTC) if span.end_time_unix_nano else start
+    if end < start:
+        return {}, f"span {span_id}: it ends before it starts"
+    if start > now + _FUTURE:
+        return {}, f"span {span_id}: it starts more than a day in the future ({start:%Y-%m-%d %H:%M} UTC)"
+    attributes = attributes_of(span.attributes)
+    kind = str(attributes.get("openinference.span.kind") or _SPAN_KINDS.get(span.kind, "UNKNOWN")).upper()
+    prompt_tokens = attributes.get("llm.token_count.prompt")
+    completion_tokens = attributes.get("llm.token_count.completion")
+    document = {
+        "_id": f"{trace_id}:{span_id}",
+        "trace_id": trace_id,
+        "span_id": span_id,
+        "parent_span_id": span.parent_span_id.hex() or None,
+        "name": span.name,
+        "kind": kind,
+        "start": start,
+        "end": end,
+        "duration_ms": (span.end_time_unix_nano - span.start_time_unix_nano) / 1e6 if span.end_time_unix_nano else 0.0,
+        "status": {Status.STATUS_CODE_ERROR: "error", Status.STATUS_CODE_OK: "ok"}.get(span.status.code, "unset"),
+        "status_message": span.status.message or None,
+        "model": attributes.get("llm.model_name") or attributes.get("gen_ai.request.model"),
+        "input_tokens": int(prompt_tokens) if isinstance(prompt_tokens, int | float) else None,
+        "output_tokens": int(completion_tokens) if isinstance(completion_tokens, int | float) else None,
+        "session_id": attributes.get("session.id"),
+        "user_id": attributes.get("user.id"),
+        "service": resource.get("service.name"),
+        "scope": scope,
+        # Attribute names hold dots ("llm.model_name"), which MongoDB reads as paths: they are kept as pairs.
+        "attributes": as_pairs(attributes),
+        "events": [
+            {"name": event.name, "attributes": as_pairs(attributes_of(event.attributes))} for event in span.events
+        ],
+    }
+    return document, None
+
+
+def export_response(refused: list[str], content_type: str) -> tuple[bytes, str]:
+    response = ExportTraceServiceResponse()
+    if refused:
+        response.partial_success.rejected_spans = len(refused)
+        response.partial_success.error_message = "; ".join(refused[:10])
+    if content_type.split(";", maxsplit=1)[0].strip().lower() == PROTOBUF:
+        return response.SerializeToString(), PROTOBUF
+    return json_format.MessageToJson(response).encode(), JSON
