@@ -9,7 +9,11 @@ documents, on one MongoDB-wire server.
 Slices of batches alternate between the two, so noise from other processes falls on both alike. Prints spans/s of
 each, `ratio` (api / bare, target >= 0.5) and the API's request latency p50/p99.
 
-    .venv/bin/python benchmarks/trace_ingest.py [--spans N] [--batch N]
+Then the API's overhead on a chat answer: `POST /api/v1/chat` against `ChatService.ask` called directly, the same
+question to the same OpenAI-compatible stub model (a fixed answer after 20 ms, so the model's time is equal in
+both), alternating; `chat_overhead_ms` is the difference of the medians (target < 20 ms).
+
+    .venv/bin/python benchmarks/trace_ingest.py [--spans N] [--batch N] [--chats N]
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from typing import Any
 import httpx
 import uvicorn
 from _common import emit, median, mongo_server, percentile, say
+from _stub_model import StubModelServer
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 
@@ -59,15 +64,44 @@ def export(batch: int, rng_prefix: bytes) -> ExportTraceServiceRequest:
     return request
 
 
+def chat_overhead(http: httpx.Client, container: Any, user_id: str, rounds: int) -> tuple[list[float], list[float]]:
+    """ms per whole answer through POST /api/v1/chat and through ChatService.ask, alternating."""
+    from workbench.services.chat import ChatRequest
+
+    through_api: list[float] = []
+    direct: list[float] = []
+    body = {"question": "What is the capital of France?", "model": "stub"}
+    for i in range(rounds + 2):
+        began = time.perf_counter()
+        http.post("/api/v1/chat", json=body, headers={"Content-Type": "application/json"}).raise_for_status()
+        api_ms = (time.perf_counter() - began) * 1000
+        began = time.perf_counter()
+        turn = container.chat.ask(ChatRequest(user_id=user_id, question=body["question"], model_id="stub",
+                                              knowledge_base=None, channel="bench"))  # fmt: skip
+        for _ in turn:
+            pass
+        direct_ms = (time.perf_counter() - began) * 1000
+        if i >= 2:  # the first two warm both paths up
+            through_api.append(api_ms)
+            direct.append(direct_ms)
+    return through_api, direct
+
+
 def main() -> None:  # noqa: PLR0915 - one measurement, set up and torn down in order
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--spans", type=int, default=6_000, help="spans per variant")
     parser.add_argument("--batch", type=int, default=100, help="spans per export")
+    parser.add_argument("--chats", type=int, default=40, help="chat answers per path")
     args = parser.parse_args()
     batches = max(2, args.spans // args.batch)
 
-    with tempfile.TemporaryDirectory(prefix="wb-bench-traces-") as tmp, mongo_server() as client:
+    with (
+        tempfile.TemporaryDirectory(prefix="wb-bench-traces-") as tmp,
+        mongo_server() as client,
+        StubModelServer(delay_s=0.02) as model,
+    ):
         url = f"mongodb://{client.address[0]}:{client.address[1]}"
+        os.environ["WORKBENCH_LLM__EXTRA_MODELS"] = model.models_env()
         os.environ.update(WORKBENCH_DATA_DIR=tmp, WORKBENCH_MONGODB_URL=url, WORKBENCH_MONGODB_DATABASE="bench")
         os.environ.update(WORKBENCH_LLM__WARM_UP_ON_OPEN="false", WORKBENCH_API__REQUESTS_PER_MINUTE="1000000")
         from workbench.api.app import create_api
@@ -115,6 +149,7 @@ def main() -> None:  # noqa: PLR0915 - one measurement, set up and torn down in 
                     began = time.perf_counter()
                     bare.insert_many([dict(doc) for doc in docs], ordered=False)
                     seconds["bare"] += time.perf_counter() - began
+            api_chat, direct_chat = chat_overhead(http, container, user.id, args.chats)
         server.should_exit = True
         thread.join(10)
         stored = container.traces._spans.count_documents({"service": "bench-app"})
@@ -126,12 +161,16 @@ def main() -> None:  # noqa: PLR0915 - one measurement, set up and torn down in 
     p50, p99 = median(latencies), percentile(latencies, 99)
     say(f"api {rates['api']:.0f} spans/s, bare insert_many {rates['bare']:.0f} spans/s, ratio {ratio:.2f} "
         f"(target >= {RATIO_TARGET}); request p50 {p50:.1f} ms, p99 {p99:.1f} ms")  # fmt: skip
+    overhead = median(api_chat) - median(direct_chat)
+    say(f"chat answer: {median(api_chat):.1f} ms through the API, {median(direct_chat):.1f} ms calling the service: "
+        f"overhead {overhead:.1f} ms (target < 20)")  # fmt: skip
     if stored != spans + 2:
         raise SystemExit(f"stored {stored} spans, sent {spans + 2}")
     emit({
         "bench": "trace_ingest", "ratio": round(ratio, 3), "api_spans_per_s": round(rates["api"]),
         "bare_spans_per_s": round(rates["bare"]), "p50_ms": round(p50, 2), "p99_ms": round(p99, 2),
-        "spans": spans, "batch": args.batch, "stored": stored,
+        "spans": spans, "batch": args.batch, "stored": stored, "chat_overhead_ms": round(overhead, 2),
+        "chat_api_ms": round(median(api_chat), 2), "chat_direct_ms": round(median(direct_chat), 2),
     })  # fmt: skip
 
 

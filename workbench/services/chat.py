@@ -62,7 +62,7 @@ class ChatRequest:
     prompt_name: str | None = None  # default: rag-answer with a knowledge base, plain-chat without
     top_k: int | None = None
     max_tokens: int | None = None  # caps the answer; default: the prompt's parameters
-    channel: str = "app"  # "app" or "gradio", kept in the run log
+    channel: str = "app"  # "app", "gradio" or "api", kept in the run log
 
 
 @dataclass(slots=True)
