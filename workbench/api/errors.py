@@ -30,6 +30,8 @@ def install_error_handlers(api: FastAPI) -> None:
         message = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
         if exc.status_code == 404 and message == "Not Found":
             message = f"no such route: {request.method} {request.url.path} (the routes: /api/v1/docs)"
+        if exc.status_code == 400 and message == "There was an error parsing the body":
+            message = "the body is not valid JSON (send Content-Type: application/json with a JSON object)"
         if exc.status_code == 405:
             message = f"{request.method} is not allowed on {request.url.path}"
         return JSONResponse(error_body(exc.status_code, message), status_code=exc.status_code, headers=exc.headers)

@@ -48,9 +48,11 @@ def parse_export(body: bytes, content_type: str) -> ExportTraceServiceRequest:
     if kind == JSON:
         try:
             document = json.loads(body)
+            if not isinstance(document, dict):
+                raise ValueError("the body must be a JSON object with resourceSpans")
             _hex_ids_to_base64(document)
             json_format.ParseDict(document, request, ignore_unknown_fields=True)
-        except (ValueError, json_format.ParseError) as exc:
+        except (ValueError, TypeError, AttributeError, json_format.ParseError) as exc:  # any shape it is not
             raise MalformedExport(f"the body is not OTLP JSON ({str(exc)[:200]})") from exc
         return request
     raise MalformedExport(f"send {PROTOBUF} or {JSON}, not {kind or 'no Content-Type'}")

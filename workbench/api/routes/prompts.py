@@ -22,7 +22,7 @@ reader = allowed("prompts")
 class RenderRequest(BaseModel):
     variables: dict[str, Any] = Field(default_factory=dict, description="a value for each variable the prompt uses")
     label: str | None = Field(default=None, description="e.g. production; default: production, else the latest")
-    version: int | None = Field(default=None, ge=1)
+    version: int | None = Field(default=None, ge=1, le=2**31 - 1)
 
 
 def _registry(request: Request) -> PromptRegistry:
@@ -67,7 +67,7 @@ def get_prompt(
     request: Request,
     response: Response,
     label: str | None = Query(default=None, max_length=64),
-    version: int | None = Query(default=None, ge=1),
+    version: int | None = Query(default=None, ge=1, le=2**31 - 1),
     user: UserView = Depends(reader),  # noqa: B008
 ) -> Any:
     found = _find(_registry(request), name, label, version)

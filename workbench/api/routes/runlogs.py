@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import base64
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -15,6 +15,8 @@ from workbench.domain.users import UserView
 from workbench.services.runlog import RunLogUnavailable, browse_run_logs
 
 router = APIRouter(prefix="/runlogs", tags=["run logs"])
+# Times far outside what a log can carry would overflow the hourly windows the store reads by.
+EARLIEST, LATEST = datetime(1970, 1, 2, tzinfo=UTC), datetime(2200, 1, 1, tzinfo=UTC)
 
 
 def _cursor(token: str | None) -> PageCursor | None:
@@ -22,7 +24,10 @@ def _cursor(token: str | None) -> PageCursor | None:
         return None
     try:
         created, _, log_id = base64.urlsafe_b64decode(token.encode()).decode().partition("|")
-        return PageCursor(datetime.fromisoformat(created), log_id)
+        moment = datetime.fromisoformat(created)
+        if moment.tzinfo is None or not EARLIEST <= moment <= LATEST or not log_id:
+            raise ValueError("not a cursor")
+        return PageCursor(moment, log_id)
     except (ValueError, UnicodeDecodeError) as exc:
         raise ApiError(422, "cursor: not one this API gave (pass next_cursor from the previous page)") from exc
 
@@ -48,6 +53,8 @@ def list_run_logs(
     for name, moment in (("start", start), ("end", end)):
         if moment is not None and moment.tzinfo is None:
             raise ApiError(422, f"{name}: give a time zone (e.g. 2026-12-07T09:00:00Z)")
+        if moment is not None and not EARLIEST <= moment <= LATEST:
+            raise ApiError(422, f"{name}: a time between {EARLIEST:%Y} and {LATEST:%Y}")
     flt = RunLogFilter(kinds=tuple(kind), models=tuple(model), statuses=tuple(status), start=start, end=end)
     try:
         page = browse_run_logs(request.app.state.container.runlog_store, flt, _cursor(cursor), limit)
