@@ -3,17 +3,21 @@ FastAPI's TestClient, with a key per role."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
+import uvicorn
 from fastapi.testclient import TestClient
 
+from tests.workers import wait_until
 from workbench.api.app import create_api
 from workbench.bootstrap import Container, build_container
 from workbench.config import get_settings
 from workbench.domain.users import Role
 from workbench.services import api_keys, users
+from workbench.storage.runlog.embedded import free_port
 from workbench.storage.sql import migrate
 
 PASSWORD = "a-long-enough-password"
@@ -48,3 +52,16 @@ def api_world(
             yield ApiWorld(container, client, keys)
     finally:
         container.close()
+
+
+@pytest.fixture
+def served(api_world: ApiWorld) -> Iterator[str]:
+    """The same API on a real port (the exporter speaks HTTP), in a thread of this process."""
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(api_world.client.app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    wait_until(lambda: server.started, timeout=30, what="uvicorn")
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(10)

@@ -5,37 +5,19 @@ and impossible spans are refused with the reason, and the rest of a batch is kep
 from __future__ import annotations
 
 import json
-import threading
 import time
-from collections.abc import Iterator
 
 import pytest
-import uvicorn
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 
 from tests.integration.api.conftest import ApiWorld
-from tests.workers import wait_until
-from workbench.storage.runlog.embedded import free_port
 
 pytestmark = pytest.mark.integration
 V1 = "/api/v1"
 TRACE = "5b8efff798038103d269b633813fc60c"
-
-
-@pytest.fixture
-def served(api_world: ApiWorld) -> Iterator[str]:
-    """The same API on a real port (the exporter speaks HTTP), in a thread of this process."""
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(api_world.client.app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    wait_until(lambda: server.started, timeout=30, what="uvicorn")
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(10)
 
 
 def test_spans_from_the_opentelemetry_sdk_come_back_as_a_tree(api_world: ApiWorld, served: str) -> None:

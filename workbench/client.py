@@ -1,0 +1,106 @@
+"""A small Python client of the workbench's HTTP API (httpx), for applications and CI jobs:
+
+    from workbench.client import WorkbenchClient
+    with WorkbenchClient("http://127.0.0.1:8502", key="wbk_...") as wb:
+        prompt = wb.prompt("rag-answer")                 # production, else the latest; cached by its ETag
+        turn = wb.chat("How long is the warranty?", knowledge_base="sample")
+        wb.feedback(turn["message_id"], rating=1)
+
+A refusal raises ApiRefused with the status and the server's reason. Nothing here imports the rest of the
+workbench: an application can vendor this one file.
+"""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Any
+
+import httpx
+
+V1 = "/api/v1"
+
+
+class ApiRefused(RuntimeError):
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(f"HTTP {status}: {message}")
+        self.status = status
+        self.message = message
+
+
+class WorkbenchClient:
+    def __init__(self, url: str, key: str, *, timeout_s: float = 120.0, transport: httpx.BaseTransport | None = None):
+        self._http = httpx.Client(base_url=url.rstrip("/"), headers={"Authorization": f"Bearer {key}"},
+                                  timeout=timeout_s, transport=transport)  # fmt: skip
+        self._prompts: dict[tuple[str, str | None, int | None], tuple[str, dict[str, Any]]] = {}  # -> (etag, body)
+
+    # Reading ------------------------------------------------------------------------------------------------
+
+    def me(self) -> dict[str, Any]:
+        return self._json("GET", "/me")
+
+    def prompt(self, name: str, *, label: str | None = None, version: int | None = None) -> dict[str, Any]:
+        """A prompt version; asked again with its ETag, so an unchanged prompt costs a 304 and no body."""
+        cache_key = (name, label, version)
+        cached = self._prompts.get(cache_key)
+        params = {key: value for key, value in (("label", label), ("version", version)) if value is not None}
+        headers = {"If-None-Match": cached[0]} if cached else {}
+        response = self._http.get(f"{V1}/prompts/{name}", params=params, headers=headers)
+        if response.status_code == 304 and cached is not None:
+            return cached[1]
+        body = self._checked(response)
+        self._prompts[cache_key] = (response.headers.get("etag", ""), body)
+        return body
+
+    def render(
+        self, name: str, variables: dict[str, Any], *, label: str | None = None, version: int | None = None
+    ) -> dict[str, Any]:
+        return self._json("POST", f"/prompts/{name}/render",
+                          json={"variables": variables, "label": label, "version": version})  # fmt: skip
+
+    def run_logs(self, *, limit: int = 50, cursor: str | None = None, **filters: Any) -> dict[str, Any]:
+        return self._json("GET", "/runlogs", params={"limit": limit, "cursor": cursor, **filters})
+
+    def eval_run(self, run_id: str) -> dict[str, Any]:
+        return self._json("GET", f"/eval-runs/{run_id}")
+
+    def trace(self, trace_id: str) -> dict[str, Any]:
+        return self._json("GET", f"/traces/{trace_id}")
+
+    # Acting -------------------------------------------------------------------------------------------------
+
+    def chat(self, question: str, **options: Any) -> dict[str, Any]:
+        """A whole answer with its citations (options: knowledge_base, model, conversation_id, max_tokens)."""
+        return self._json("POST", "/chat", json={"question": question, **options, "stream": False})
+
+    def feedback(self, message_id: str, rating: int, comment: str | None = None) -> str:
+        body = self._json("POST", "/feedback", json={"message_id": message_id, "rating": rating, "comment": comment})
+        return str(body["id"])
+
+    # Plumbing -----------------------------------------------------------------------------------------------
+
+    def _json(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+        if "params" in kwargs:
+            kwargs["params"] = {key: value for key, value in kwargs["params"].items() if value is not None}
+        return self._checked(self._http.request(method, V1 + path, **kwargs))
+
+    @staticmethod
+    def _checked(response: httpx.Response) -> dict[str, Any]:
+        if response.status_code >= 400:
+            try:
+                message = response.json()["error"]["message"]
+            except (ValueError, KeyError, TypeError):
+                message = response.text[:500] or response.reason_phrase
+            raise ApiRefused(response.status_code, message)
+        body: dict[str, Any] = response.json()
+        return body
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> WorkbenchClient:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
