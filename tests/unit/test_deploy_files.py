@@ -16,7 +16,7 @@ from pydantic import BaseModel
 from workbench.config.settings import PLACEHOLDER_SECRETS, Settings
 
 ROOT = Path(__file__).resolve().parents[2]
-SERVICES = {"postgres", "mongo", "redis", "models", "migrate", "app", "worker"}
+SERVICES = {"postgres", "mongo", "redis", "models", "migrate", "app", "api", "worker"}
 REQUIRED_VARIABLE = re.compile(r"^\$\{[A-Z][A-Z0-9_]*:\?[^}]+\}$")  # ${NAME:?message}: fails loudly when unset
 SECRET_NAME = re.compile(r"PASSWORD|SECRET|TOKEN|API_KEY")
 URL_PASSWORD = re.compile(r"://[^:/@\s]+:(?P<password>.+)@")
@@ -72,7 +72,7 @@ def settings_variables() -> set[str]:
 # docker-compose.yml -----------------------------------------------------------------------------------------
 
 
-def test_compose_has_its_seven_services(services: dict[str, dict[str, Any]]) -> None:
+def test_compose_has_its_eight_services(services: dict[str, dict[str, Any]]) -> None:
     assert set(services) == SERVICES
     assert services["postgres"]["image"].startswith("postgres:16")
     assert services["mongo"]["image"].startswith("mongo:7")
@@ -82,6 +82,8 @@ def test_compose_has_its_seven_services(services: dict[str, dict[str, Any]]) -> 
     assert services["worker"]["build"] == {"context": ".", "target": "worker"}  # the workers: the worker target
     assert "workbench worker" in command_text(services["worker"])
     assert services["models"]["image"] == services["worker"]["image"]
+    assert services["api"]["image"] == services["app"]["image"]
+    assert "workbench api --host 0.0.0.0" in command_text(services["api"])
     assert "workbench model-server --host 0.0.0.0" in command_text(services["models"])
 
 
@@ -103,6 +105,7 @@ def test_the_app_and_the_workers_share_the_models_service(services: dict[str, di
         ("app", "/_stcore/health"),
         ("worker", "queue status --worker"),
         ("models", "/health"),
+        ("api", "/api/v1/health"),
     ],
 )
 def test_long_running_services_have_healthchecks(services: dict[str, dict[str, Any]], name: str, probe: str) -> None:
@@ -130,7 +133,7 @@ def test_app_starts_after_the_migration_and_healthy_databases(services: dict[str
         "redis": {"condition": "service_healthy"},
         "models": {"condition": "service_healthy"},
     }
-    assert services["worker"]["depends_on"] == services["app"]["depends_on"]
+    assert services["worker"]["depends_on"] == services["app"]["depends_on"] == services["api"]["depends_on"]
 
 
 def test_migrate_upgrades_the_schema_then_creates_the_first_admin(services: dict[str, dict[str, Any]]) -> None:
@@ -153,7 +156,7 @@ def test_app_runs_the_production_profile_against_the_compose_databases(
     assert env["WORKBENCH_MONGODB_URL"].startswith("mongodb://mongo:27017")
     assert REQUIRED_VARIABLE.match(env["WORKBENCH_ADMIN_PASSWORD"])
     assert env["WORKBENCH_QUEUE__BROKER_URL"] == "redis://redis:6379/0"
-    assert environment(services["migrate"]) == env == environment(services["worker"])  # one anchor: they never drift
+    assert environment(services["migrate"]) == env == environment(services["worker"]) == environment(services["api"])
 
 
 def test_no_literal_secrets(services: dict[str, dict[str, Any]]) -> None:
@@ -169,6 +172,7 @@ def test_no_literal_secrets(services: dict[str, dict[str, Any]]) -> None:
 def test_the_app_listens_on_loopback_only(services: dict[str, dict[str, Any]]) -> None:
     ports = [str(port) for port in services["app"]["ports"]]
     assert ports == ["127.0.0.1:8501:8501"]
+    assert [str(port) for port in services["api"]["ports"]] == ["127.0.0.1:8502:8502"]
     others = ("postgres", "mongo", "redis", "models", "migrate", "worker")
     assert all("ports" not in services[name] for name in others)
 

@@ -21,6 +21,7 @@ from hypothesis import HealthCheck, settings
 from workbench.api.app import create_api
 from workbench.bootstrap import build_container
 from workbench.config import Settings
+from workbench.config.api import ApiSettings
 from workbench.domain.users import Role
 from workbench.services import api_keys, users
 from workbench.storage.runlog.embedded import free_port
@@ -32,7 +33,9 @@ OPEN = {"/api/v1/health"}
 
 def _document() -> dict[str, Any]:
     """The OpenAPI document, made without a container (routes are declared, not called, to make it)."""
-    document: dict[str, Any] = create_api(SimpleNamespace(settings=Settings())).openapi()  # type: ignore[arg-type]
+    # Built at collection, so from no settings of the environment (a .env in the checkout must not matter).
+    bare = SimpleNamespace(settings=SimpleNamespace(api=ApiSettings()))
+    document: dict[str, Any] = create_api(bare).openapi()  # type: ignore[arg-type]
     return document
 
 
