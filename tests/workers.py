@@ -51,3 +51,14 @@ def wait_until(condition: object, timeout: float = 120, poll_s: float = 0.25, wh
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
         time.sleep(poll_s)
+
+
+def answers_ok(url: str) -> bool:
+    """True when GET url answers 200 now (for wait_until: a server coming up)."""
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(url, timeout=1) as response:
+            return bool(response.status == 200)
+    except OSError:
+        return False

@@ -147,17 +147,10 @@ def test_sign_in_open_the_run_log_and_stop_cleanly(running_app: RunningApp) -> N
     from playwright.sync_api import expect, sync_playwright
 
     _seed_embedded_logs(running_app, 250)
-    import httpx
+    from tests.workers import answers_ok, wait_until
 
-    from tests.workers import wait_until
-
-    def api_answers() -> bool:
-        try:
-            return httpx.get(running_app.api_url + "/health", timeout=1).status_code == 200
-        except httpx.HTTPError:
-            return False
-
-    wait_until(api_answers, timeout=60, what="the HTTP API that workbench serve starts")
+    wait_until(lambda: answers_ok(running_app.api_url + "/health"), timeout=60,
+               what="the HTTP API that workbench serve starts")  # fmt: skip
     ARTIFACTS.mkdir(exist_ok=True)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 import uvicorn
@@ -54,14 +56,23 @@ def api_world(
         container.close()
 
 
-@pytest.fixture
-def served(api_world: ApiWorld) -> Iterator[str]:
-    """The same API on a real port (the exporter speaks HTTP), in a thread of this process."""
+@contextmanager
+def serving(app: Any) -> Iterator[str]:
+    """An ASGI app on a real loopback port, in a thread of this process; yields its base URL."""
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(api_world.client.app, host="127.0.0.1", port=port, log_level="warning"))
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
-    wait_until(lambda: server.started, timeout=30, what="uvicorn")
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(10)
+    try:
+        wait_until(lambda: server.started, timeout=30, what="uvicorn")
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+
+
+@pytest.fixture
+def served(api_world: ApiWorld) -> Iterator[str]:
+    """The same API on a real port (the exporter and the client speak HTTP)."""
+    with serving(api_world.client.app) as url:
+        yield url

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import os
 import re
-import threading
-import time
 from collections.abc import Iterator
 from types import SimpleNamespace
 from typing import Any
@@ -15,9 +13,9 @@ from typing import Any
 import httpx
 import pytest
 import schemathesis
-import uvicorn
 from hypothesis import HealthCheck, settings
 
+from tests.integration.api.conftest import serving
 from workbench.api.app import create_api
 from workbench.bootstrap import build_container
 from workbench.config import Settings
@@ -58,18 +56,10 @@ def live_api(tmp_path_factory: pytest.TempPathFactory, mongo_server: Any) -> Ite
     for role in (Role.ADMIN, Role.VIEWER, Role.ANNOTATOR):
         user = users.create_user(container.uow(), f"fuzz-{role.value}", "a-long-enough-password", role)
         KEYS[role.value] = api_keys.create_key(container.uow(), user.id, "fuzz").secret
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_api(container), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
     try:
-        yield f"http://127.0.0.1:{port}"
+        with serving(create_api(container)) as url:
+            yield url
     finally:
-        server.should_exit = True
-        thread.join(10)
         container.close()
 
 

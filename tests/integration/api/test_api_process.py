@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.workers import wait_until
+from tests.workers import answers_ok, wait_until
 from workbench.bootstrap import open_sql
 from workbench.domain.users import Role
 from workbench.services import api_keys, users
@@ -38,14 +38,8 @@ def test_workbench_api_serves_over_http(
                                env=dict(os.environ), stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
     base = f"http://127.0.0.1:{port}/api/v1"
 
-    def answers() -> bool:
-        try:
-            return httpx.get(f"{base}/health", timeout=1).status_code == 200
-        except httpx.HTTPError:
-            return False
-
     try:
-        wait_until(answers, timeout=60, what="workbench api to answer")
+        wait_until(lambda: answers_ok(f"{base}/health"), timeout=60, what="workbench api to answer")
         assert httpx.get(f"{base}/openapi.json").json()["info"]["title"] == "GenAI Workbench API"
         me = httpx.get(f"{base}/me", headers={"Authorization": f"Bearer {secret}"})
         assert me.json()["username"] == "ci-bot"

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.integration.llm.conftest import require_weights
-from tests.workers import wait_until
+from tests.workers import answers_ok, wait_until
 from workbench.llm import LLMRuntime, LLMSettings, ModelWeights, ProviderError
 from workbench.llm.errors import FailureKind
 from workbench.llm.messages import Message, Role
@@ -35,22 +35,12 @@ def model_server(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[str
     process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
-        wait_until(lambda: _healthy(url), timeout=60, what="the model server")
+        wait_until(lambda: answers_ok(url + "/health"), timeout=60, what="the model server")
         yield url
     finally:
         process.terminate()
         process.wait(30)
         log.close()
-
-
-def _healthy(url: str) -> bool:
-    import urllib.request
-
-    try:
-        with urllib.request.urlopen(url + "/health", timeout=1) as response:
-            return response.status == 200
-    except OSError:
-        return False
 
 
 def runtime(tmp_path: Path, url: str, key: str = KEY) -> LLMRuntime:

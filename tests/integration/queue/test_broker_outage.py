@@ -15,7 +15,7 @@ import pytest
 from tests.integration.queue.conftest import MODEL, configure, delete_queue
 from tests.integration.queue.test_workers import succeeded
 from tests.workers import start_worker, stop_worker, wait_until
-from workbench.bootstrap import build_container
+from workbench.bootstrap import Container, build_container
 from workbench.config import get_settings
 from workbench.evaluation.config import EvalConfig
 from workbench.evaluation.datasets import EvalDatasetService
@@ -52,6 +52,16 @@ class OwnRedis:
         return result.stdout.strip() == "PONG"
 
 
+def restart_mid_run(redis: OwnRedis, container: Container, logs: list[Path]) -> None:
+    """Once the workers have stored three units, stop the broker, see the app find it away, and start it again on
+    the same port and data: tasks wait in its append-only file; acknowledgements in flight fail."""
+    wait_until(lambda: sum(succeeded(log) for log in logs) >= 3, what="the first units")
+    redis.stop()
+    time.sleep(3)
+    assert not container.queue.status().reachable
+    redis.start()
+
+
 @pytest.fixture
 def redis(tmp_path: Path) -> Iterator[OwnRedis]:
     if shutil.which("redis-server") is None:
@@ -77,11 +87,7 @@ def test_workers_ride_out_a_broker_restart_and_lose_nothing(
         config = EvalConfig(model=MODEL, knowledge_base=None, max_tokens=8, metrics=("exact_match",))
         (run,) = container.eval_runs.create_run("facts", config, actor="ci")
         assert container.eval_jobs.start(run.id)
-        wait_until(lambda: sum(succeeded(log) for log in logs) >= 3, what="the first items")
-        redis.stop()  # mid-run: tasks wait in its append-only file; acknowledgements in flight fail
-        time.sleep(3)
-        assert not container.queue.status().reachable
-        redis.start()
+        restart_mid_run(redis, container, logs)
         wait_until(lambda: container.eval_runs.run(run.id).status == "completed", timeout=240,
                    what="the run to complete after the broker came back")  # fmt: skip
         assert all(worker.poll() is None for worker in workers)  # they reconnected; none gave up

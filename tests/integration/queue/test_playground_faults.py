@@ -3,13 +3,12 @@ broker stopped and started again mid-run. Every cell ends stored exactly once.""
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
 
 from tests.integration.queue.conftest import MODEL, QueueWorld, configure, delete_queue
-from tests.integration.queue.test_broker_outage import OwnRedis, redis  # noqa: F401 - the fixture, shared
+from tests.integration.queue.test_broker_outage import OwnRedis, redis, restart_mid_run  # noqa: F401 - the fixture, shared
 from tests.integration.queue.test_workers import succeeded
 from tests.workers import start_worker, stop_worker, wait_until
 from workbench.bootstrap import Container, build_container
@@ -69,11 +68,7 @@ def test_a_playground_run_rides_out_a_broker_restart(
     try:
         run_id = dataset_run(container)
         assert container.playground_jobs.start(run_id)
-        wait_until(lambda: sum(succeeded(log) for log in logs) >= 3, what="the first cells")
-        redis.stop()  # mid-run: the waiting cells are in its append-only file
-        time.sleep(3)
-        assert not container.queue.status().reachable
-        redis.start()
+        restart_mid_run(redis, container, logs)
         wait_until(lambda: container.playground.run(run_id).status == "done", timeout=240,
                    what="the run to finish after the broker came back")  # fmt: skip
         assert all(worker.poll() is None for worker in workers)  # they reconnected; none gave up
