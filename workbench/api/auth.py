@@ -40,23 +40,20 @@ def current_user(request: Request) -> UserView:
         raise ApiError(401, str(exc), _CHALLENGE) from exc
 
 
-def allowed(page: str) -> Callable[[UserView], UserView]:
-    """A dependency: the caller, if their role may use what the page of that name shows (README's role table)."""
-
+def _role_check(permits: Callable[[str], bool], refusal: str) -> Callable[[UserView], UserView]:
     def check(user: UserView = Depends(current_user)) -> UserView:  # noqa: B008 - FastAPI's dependency idiom
-        if not can_open(user.role, page):
-            raise ApiError(403, f"the role {user.role} may not use this route (it needs what the {page} page needs)")
+        if not permits(user.role):
+            raise ApiError(403, f"the role {user.role} may not {refusal}")
         return user
 
     return check
+
+
+def allowed(page: str) -> Callable[[UserView], UserView]:
+    """A dependency: the caller, if their role may use what the page of that name shows (README's role table)."""
+    return _role_check(lambda role: can_open(role, page), f"use this route (it needs what the {page} page needs)")
 
 
 def may(action: str) -> Callable[[UserView], UserView]:
     """A dependency: the caller, if their role may do `action` (domain/access.py ACTION_ROLES)."""
-
-    def check(user: UserView = Depends(current_user)) -> UserView:  # noqa: B008 - FastAPI's dependency idiom
-        if not can_do(user.role, action):
-            raise ApiError(403, f"the role {user.role} may not {action.replace('_', ' ')}")
-        return user
-
-    return check
+    return _role_check(lambda role: can_do(role, action), action.replace("_", " "))
