@@ -140,10 +140,15 @@ class PromptRegistry:
         """The template a label points at, with its version; the latest version when the label is not set."""
         self.sync_files()
         with self._uow() as uow:
-            row = self._label_target(uow, name, label) or uow.prompts.latest(name)
-            if row is None:
-                raise PromptNotFound(f"There is no prompt named '{name}'.")
+            row = self._labelled_or_latest(uow, name, label)
             return PromptTemplate.parse(row.content, fallback_name=name), row.version
+
+    def labelled(self, name: str, label: str = PRODUCTION) -> PromptVersion:
+        """The version a label points at, as `resolve` picks it (the latest when the label is not set)."""
+        self.sync_files()
+        with self._uow() as uow:
+            row = self._labelled_or_latest(uow, name, label)
+            return _view(row, self._labels_by_version(uow, name).get(row.id, ()))
 
     def diff(self, name: str, old: int | str, new: int | str, context: int = 3) -> list[str]:
         """Unified diff lines from one version to another."""
@@ -257,6 +262,12 @@ class PromptRegistry:
         for label, _ in uow.prompts.labels(name):
             labels.setdefault(label.version_id, []).append(label.label)
         return {version_id: tuple(sorted(names)) for version_id, names in labels.items()}
+
+    def _labelled_or_latest(self, uow: UnitOfWork, name: str, label: str) -> PromptVersionRow:
+        row = self._label_target(uow, name, label) or uow.prompts.latest(name)
+        if row is None:
+            raise PromptNotFound(f"There is no prompt named '{name}'.")
+        return row
 
     @staticmethod
     def _label_target(uow: UnitOfWork, name: str, label: str) -> PromptVersionRow | None:

@@ -70,8 +70,10 @@ def test_a_prompt_by_label_or_version_with_an_etag_and_rendered(api_world: ApiWo
     registry = api_world.container.prompts
     registry.save("greet", "Say hello to {{ name }}.", author="ci", message="first")
     registry.save("greet", "Say hi to {{ name }}.", author="ci", message="second")
-    registry.set_label("greet", "production", 1, actor="ci")
     headers = api_world.as_("analyst")
+    first = api_world.client.get(f"{V1}/prompts/greet", headers=headers)
+    assert first.json()["version"] == 1  # a prompt's first version is its production until the label moves
+    registry.set_label("greet", "production", 1, actor="ci")
 
     production = api_world.client.get(f"{V1}/prompts/greet", headers=headers)
     assert production.status_code == 200

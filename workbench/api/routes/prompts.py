@@ -36,10 +36,7 @@ def _find(registry: PromptRegistry, name: str, label: str | None, version: int |
     try:
         if label is not None or version is not None:
             return registry.get(name, label if label is not None else version)
-        try:
-            return registry.get(name, "production")
-        except PromptNotFound:
-            return registry.get(name)  # no production label yet: the latest (or, no such prompt: 404)
+        return registry.labelled(name)  # production, as chat answers with it; the latest while none is set
     except PromptNotFound as exc:
         raise ApiError(404, str(exc)) from exc
 
