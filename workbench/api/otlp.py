@@ -62,16 +62,18 @@ def _hex_ids_to_base64(document: Any) -> None:
     for resource in document.get("resourceSpans", []) if isinstance(document, dict) else []:
         for scope in resource.get("scopeSpans", []):
             for span in scope.get("spans", []):
-                for key in ("traceId", "spanId", "parentSpanId"):
-                    if span.get(key):
-                        try:
-                            span[key] = base64.b64encode(bytes.fromhex(span[key])).decode()
-                        except ValueError as exc:
-                            raise MalformedExport(f"span {key} {span[key]!r} is not hex") from exc
+                _ids_to_base64("span", span, ("traceId", "spanId", "parentSpanId"))
                 for link in span.get("links", []):
-                    for key in ("traceId", "spanId"):
-                        if link.get(key):
-                            link[key] = base64.b64encode(bytes.fromhex(link[key])).decode()
+                    _ids_to_base64("link", link, ("traceId", "spanId"))
+
+
+def _ids_to_base64(what: str, holder: dict[str, Any], keys: tuple[str, ...]) -> None:
+    for key in keys:
+        if holder.get(key):
+            try:
+                holder[key] = base64.b64encode(bytes.fromhex(holder[key])).decode()
+            except ValueError as exc:
+                raise MalformedExport(f"{what} {key} {holder[key]!r} is not hex") from exc
 
 
 def value_of(value: AnyValue) -> Any:

@@ -42,6 +42,14 @@ class Limit:
     key: str
     limits: RequestLimits
 
+    @classmethod
+    def of_model(cls, spec: ModelSpec) -> Limit:
+        return cls(f"model:{spec.id}", spec.limits)
+
+    @classmethod
+    def of_provider(cls, provider: str, limits: RequestLimits) -> Limit:
+        return cls(f"provider:{provider}", limits)
+
 
 class Permit(Protocol):
     def release(self) -> None: ...
@@ -69,8 +77,8 @@ class LimitUse:
 
 
 def configured_limits(models: Sequence[ModelSpec], provider_limits: Mapping[Provider, RequestLimits]) -> list[Limit]:
-    found = [Limit(f"model:{spec.id}", spec.limits) for spec in models if spec.limits.any]
-    found += [Limit(f"provider:{name}", limits) for name, limits in sorted(provider_limits.items()) if limits.any]
+    found = [Limit.of_model(spec) for spec in models if spec.limits.any]
+    found += [Limit.of_provider(name, limits) for name, limits in sorted(provider_limits.items()) if limits.any]
     return found
 
 
@@ -323,8 +331,8 @@ def _transport_class(http: types.ModuleType) -> type:
 
 def limits_of(spec: ModelSpec, provider_limits: Mapping[Provider, RequestLimits]) -> list[Limit]:
     """The limits one model's requests count against (none: its requests go straight out)."""
-    found = [Limit(f"model:{spec.id}", spec.limits)] if spec.limits.any else []
+    found = [Limit.of_model(spec)] if spec.limits.any else []
     shared = provider_limits.get(spec.provider)
     if shared is not None and shared.any:
-        found.append(Limit(f"provider:{spec.provider}", shared))
+        found.append(Limit.of_provider(spec.provider, shared))
     return found
