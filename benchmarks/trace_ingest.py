@@ -152,7 +152,7 @@ def main() -> None:  # noqa: PLR0915 - one measurement, set up and torn down in 
             api_chat, direct_chat = chat_overhead(http, container, user.id, args.chats)
         server.should_exit = True
         thread.join(10)
-        stored = container.traces._spans.count_documents({"service": "bench-app"})
+        stored = client["bench"]["spans"].count_documents({"service": "bench-app"})
         container.close()
 
     spans = batches * args.batch
