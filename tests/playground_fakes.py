@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from workbench.config.llm import ModelSpec
@@ -118,8 +118,13 @@ class _Counted(EchoStream):
 class Recorder:
     def __init__(self) -> None:
         self.records: list[RunLog] = []
+        self.spans: list[dict[str, Any]] = []
         self._lock = threading.Lock()
 
     def log(self, record: RunLog) -> None:
         with self._lock:
             self.records.append(record)
+
+    def log_spans(self, docs: Sequence[dict[str, Any]]) -> None:
+        with self._lock:
+            self.spans.extend(docs)

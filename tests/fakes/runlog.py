@@ -32,6 +32,7 @@ class FakeRunLogSink:
     inserted_ids: list[str] = field(default_factory=list)  # in the order they were stored
     rolled_up_ids: list[str] = field(default_factory=list)
     rollup_counts: dict[str, int] = field(default_factory=dict)  # rollup key -> count
+    spans: dict[str, dict[str, Any]] = field(default_factory=dict)
     insert_calls: int = 0
     failed_calls: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -65,6 +66,16 @@ class FakeRunLogSink:
             for key, entry in rollup_increments(docs).items():
                 self.rollup_counts[key] = self.rollup_counts.get(key, 0) + int(entry["inc"]["count"])
             self.rolled_up_ids.extend(doc["_id"] for doc in docs)
+
+    def insert_spans(self, docs: Sequence[Mapping[str, Any]]) -> None:
+        with self._lock:
+            if self.down:
+                self.failed_calls += 1
+                raise AutoReconnect("connection refused (fake)")
+            for doc in docs:
+                bson.encode(doc)
+            for doc in docs:
+                self.spans.setdefault(doc["_id"], dict(doc))
 
     @property
     def rolled_up_total(self) -> int:

@@ -47,13 +47,13 @@ def data_uow(isolated_environment: Path) -> Iterator[Callable[[], SqlUnitOfWork]
 def test_db_upgrade_current_and_downgrade(run: Run, isolated_environment: Path) -> None:
     url = f"sqlite:///{isolated_environment.resolve() / 'workbench.db'}"
 
-    assert "database at revision 0008" in run("db", "upgrade").output
-    assert migrate.current_revision(url) == "0008"
-    assert run("db", "current").output.strip() == "current: 0008  head: 0008"
+    assert "database at revision 0009" in run("db", "upgrade").output
+    assert migrate.current_revision(url) == "0009"
+    assert run("db", "current").output.strip() == "current: 0009  head: 0009"
 
     assert "database at revision 0001" in run("db", "downgrade", "0001").output
     assert "database at revision None" in run("db", "downgrade", "base").output
-    assert run("db", "current").output.strip() == "current: None  head: 0008"
+    assert run("db", "current").output.strip() == "current: None  head: 0009"
 
 
 def test_user_commands(run: Run, data_uow: Callable[[], SqlUnitOfWork]) -> None:

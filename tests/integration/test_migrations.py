@@ -312,7 +312,7 @@ def test_upgrade_downgrade_upgrade(db_url: str) -> None:
     assert not migrate.is_up_to_date(db_url)
 
     migrate.upgrade(db_url)
-    assert migrate.current_revision(db_url) == migrate.head_revision() == "0008"
+    assert migrate.current_revision(db_url) == migrate.head_revision() == "0009"
     assert migrate.is_up_to_date(db_url)
     _check_schema(db_url)
 
@@ -379,7 +379,7 @@ def test_plain_alembic_uses_the_settings_url(isolated_environment: Path) -> None
 
     url = f"sqlite:///{isolated_environment.resolve() / 'workbench.db'}"
     assert (isolated_environment / "workbench.db").exists()
-    assert migrate.current_revision(url) == "0008"
+    assert migrate.current_revision(url) == "0009"
 
 
 @pytest.mark.parametrize(
@@ -391,5 +391,6 @@ def test_offline_sql_script(url: str, dialect_word: str) -> None:
     config.output_buffer = io.StringIO()
     command.upgrade(config, "head", sql=True)
     script = config.output_buffer.getvalue()
-    assert script.count("CREATE TABLE") == 32  # thirty-one tables and alembic_version
+    copies = script.count("CREATE TABLE _alembic_tmp_")  # SQLite's batch mode rebuilds a table to change a check
+    assert script.count("CREATE TABLE") - copies == 32  # thirty-one tables and alembic_version
     assert dialect_word in script

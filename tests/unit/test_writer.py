@@ -413,3 +413,43 @@ def test_log_never_blocks_the_caller_while_the_sink_hangs(make_writer: MakeWrite
 
     assert max(durations) < 0.1
     assert writer.flush(timeout=5)
+
+
+# Trace spans ------------------------------------------------------------------------------------
+
+
+def spans(count: int, trace: str = "ab" * 16) -> list[dict[str, Any]]:
+    from datetime import UTC, datetime
+
+    from workbench.domain.traces import new_span_id, span_document
+
+    now = datetime.now(UTC)
+    return [span_document(trace_id=trace, span_id=new_span_id(), parent_span_id=None, name=f"s{i}", kind="LLM",
+                          start=now, end=now, attributes={"input.value": "q"}) for i in range(count)]  # fmt: skip
+
+
+def test_spans_go_beside_the_logs(make_writer: MakeWriter, sink: FakeRunLogSink) -> None:
+    writer = make_writer()
+    docs, tree = documents(5), spans(3)
+    log_all(writer, docs)
+    writer.log_spans(tree)
+    assert writer.flush(timeout=5)
+    assert set(sink.spans) == set(ids(tree)) and sink.inserted_ids == ids(docs)
+    assert writer.stats.spans_written == 3
+
+
+def test_spans_spool_while_mongodb_is_away_and_replay_once(
+    make_writer: MakeWriter, sink: FakeRunLogSink, spool_dir: Path
+) -> None:
+    sink.down = True
+    writer = make_writer(retry_interval_s=0.05)
+    tree = spans(4)
+    writer.log_spans(tree)
+    log_all(writer, documents(2))
+    assert writer.flush(timeout=5)
+    assert sink.spans == {} and set(ids(tree)) <= set(spooled_ids(spool_dir))
+    sink.down = False
+    assert writer.wait_delivered(timeout=10)
+    assert set(sink.spans) == set(ids(tree))
+    replayed = sink.spans[tree[0]["_id"]]["start"]  # a date survives the spool, to BSON's milliseconds
+    assert abs((replayed - tree[0]["start"]).total_seconds()) < 0.001

@@ -23,6 +23,8 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status
 
+from workbench.domain.traces import as_pairs, span_document
+
 PROTOBUF = "application/x-protobuf"
 JSON = "application/json"
 _FUTURE = timedelta(days=1)
@@ -97,10 +99,6 @@ def attributes_of(pairs: Any) -> dict[str, Any]:
     return found
 
 
-def as_pairs(attributes: dict[str, Any]) -> list[dict[str, Any]]:
-    return [{"key": key, "value": value} for key, value in attributes.items()]
-
-
 def span_documents(
     request: ExportTraceServiceRequest, now: datetime | None = None
 ) -> tuple[list[dict[str, Any]], list[str]]:
@@ -133,33 +131,17 @@ def _document(span: Span, resource: dict[str, Any], scope: str, now: datetime) -
         return {}, f"span {span_id}: it starts more than a day in the future ({start:%Y-%m-%d %H:%M} UTC)"
     attributes = attributes_of(span.attributes)
     kind = str(attributes.get("openinference.span.kind") or _SPAN_KINDS.get(span.kind, "UNKNOWN")).upper()
-    prompt_tokens = attributes.get("llm.token_count.prompt")
-    completion_tokens = attributes.get("llm.token_count.completion")
-    document = {
-        "_id": f"{trace_id}:{span_id}",
-        "trace_id": trace_id,
-        "span_id": span_id,
-        "parent_span_id": span.parent_span_id.hex() or None,
-        "name": span.name,
-        "kind": kind,
-        "start": start,
-        "end": end,
-        "duration_ms": (span.end_time_unix_nano - span.start_time_unix_nano) / 1e6 if span.end_time_unix_nano else 0.0,
-        "status": {Status.STATUS_CODE_ERROR: "error", Status.STATUS_CODE_OK: "ok"}.get(span.status.code, "unset"),
-        "status_message": span.status.message or None,
-        "model": attributes.get("llm.model_name") or attributes.get("gen_ai.request.model"),
-        "input_tokens": int(prompt_tokens) if isinstance(prompt_tokens, int | float) else None,
-        "output_tokens": int(completion_tokens) if isinstance(completion_tokens, int | float) else None,
-        "session_id": attributes.get("session.id"),
-        "user_id": attributes.get("user.id"),
-        "service": resource.get("service.name"),
-        "scope": scope,
-        # Attribute names hold dots ("llm.model_name"), which MongoDB reads as paths: they are kept as pairs.
-        "attributes": as_pairs(attributes),
-        "events": [
-            {"name": event.name, "attributes": as_pairs(attributes_of(event.attributes))} for event in span.events
-        ],
-    }
+    document = span_document(
+        trace_id=trace_id, span_id=span_id, parent_span_id=span.parent_span_id.hex() or None, name=span.name,
+        kind=kind, start=start, end=end, attributes=attributes,
+        status={Status.STATUS_CODE_ERROR: "error", Status.STATUS_CODE_OK: "ok"}.get(span.status.code, "unset"),
+        status_message=span.status.message or None, service=resource.get("service.name"), scope=scope,
+        events=[(event.name, attributes_of(event.attributes)) for event in span.events],
+    )  # fmt: skip
+    if not span.end_time_unix_nano:
+        document["duration_ms"] = 0.0
+    else:  # from the nanoseconds: datetimes keep only microseconds
+        document["duration_ms"] = (span.end_time_unix_nano - span.start_time_unix_nano) / 1e6
     return document, None
 
 

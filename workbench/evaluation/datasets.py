@@ -186,6 +186,21 @@ class EvalDatasetService:
         parsed, rejected = parse_rows(items, {f: f for f in FIELDS}, [None] * len(items))
         return self._store(name, parsed, rejected, source, dict(detail or {}), actor, "", note)
 
+    def append_items(self, name: str, items: Sequence[Mapping[str, Any]], *, source: str, actor: str,
+                     note: str = "") -> ImportReport:  # fmt: skip
+        """A new version: the latest version's items and these (a question already in it is not added twice);
+        a dataset of that name that does not exist yet is made."""
+        with self._uow() as uow:
+            dataset = uow.evaluation.dataset_by_name(name.strip())
+            latest = uow.evaluation.version_of(dataset.id) if dataset is not None else None
+            kept = [eval_item(row) for row in uow.evaluation.items(latest.id)] if latest is not None else []
+        known = {item.item_key for item in kept}
+        fresh = [item for item in items if item_key(str(item.get("question") or "")) not in known]
+        earlier = [{**i.extra, "question": i.question, "reference_answer": i.reference_answer,
+                    "reference_contexts": list(i.reference_contexts), "tags": list(i.tags)} for i in kept]  # fmt: skip
+        detail = {"appended": len(fresh), "after_version": latest.version if latest is not None else None}
+        return self.import_items(name, [*earlier, *fresh], source=source, actor=actor, detail=detail, note=note)
+
     def ensure_sample(self, actor: str = "system") -> DatasetVersion | None:
         """Import the shipped sample dataset unless a dataset of that name exists; None when it is missing."""
         path = datasets_dir() / SAMPLE_FILE

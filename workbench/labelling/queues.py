@@ -31,7 +31,7 @@ from workbench.storage.sql.models import (
 
 MAX_ANNOTATORS = 20
 MAX_ITEMS_PER_ADD = 10_000
-SOURCE_KINDS = ("chat", "playground", "eval", "draft")
+SOURCE_KINDS = ("chat", "playground", "eval", "trace", "draft")
 
 
 def require_reviewer(actor: Actor) -> None:

@@ -1,11 +1,14 @@
 """Where items to label come from: chat answers (filtered by feedback, knowledge base, model, time), playground
-runs (one item per finished cell), and evaluation runs (the evaluation hands its items over as ItemDrafts)."""
+runs (one item per finished cell), traces (an application's or the chat's, as the Run log page and the API hand
+them over), and evaluation runs (the evaluation hands its items over as ItemDrafts)."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from workbench.domain.runs import CellStatus
 from workbench.labelling.views import ItemDraft
@@ -76,3 +79,27 @@ def playground_items(uow: UnitOfWork, run_id: str) -> list[ItemDraft]:
                           "prompt_version": variant.prompt_version, "inputs": values},
             ))  # fmt: skip
     return drafts
+
+
+def trace_item(
+    trace_id: str, question: str, answer: str, documents: Sequence[Mapping[str, Any]],
+    metadata: Mapping[str, Any] | None = None,
+) -> ItemDraft:  # fmt: skip
+    """One item for a trace: what it was asked, what it answered, and the passages its retriever spans returned
+    (OpenInference documents: id, content, score, metadata)."""
+    chunks = [{"chunk_id": str(doc.get("id") or n), "source": _source(doc), "text": str(doc.get("content") or ""),
+               "score": doc.get("score")} for n, doc in enumerate(documents, start=1)]  # fmt: skip
+    return ItemDraft(source_kind="trace", source_id=trace_id, question=question, answer=answer, chunks=chunks,
+                     metadata={"trace_id": trace_id, **(metadata or {})})  # fmt: skip
+
+
+def _source(document: Mapping[str, Any]) -> str:
+    metadata = document.get("metadata")
+    if isinstance(metadata, str):  # instrumentors send the metadata as a JSON string
+        try:
+            metadata = json.loads(metadata)
+        except ValueError:
+            metadata = None
+    if isinstance(metadata, Mapping):
+        return str(metadata.get("source") or metadata.get("file_name") or metadata.get("file_path") or "")
+    return ""

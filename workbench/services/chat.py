@@ -5,16 +5,18 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from workbench.domain.clock import utcnow
 from workbench.domain.runlog import RunKind, RunLog, RunStatus
 from workbench.llm.errors import ModelNotConfigured, ProviderError, ProviderTimeout
 from workbench.llm.messages import Message, Role, prompt_messages
 from workbench.prompting.templates import PromptTemplate, TemplateError, load_prompt
 from workbench.rag.passages import passages
 from workbench.services import conversations
+from workbench.services.chat_trace import TurnTrace
 from workbench.services.conversations import MessageView
 from workbench.storage.ports import UnitOfWork
 
@@ -46,6 +48,7 @@ class Retriever(Protocol):
 
 class RunLogSink(Protocol):
     def log(self, record: RunLog) -> None: ...
+    def log_spans(self, docs: Sequence[dict[str, Any]]) -> None: ...
 
 
 class PromptSource(Protocol):
@@ -77,6 +80,7 @@ class ChatTurn:
     error: ChatFailed | None = None
     timed_out: bool = False
     stats: dict[str, Any] = field(default_factory=dict)
+    _trace: TurnTrace | None = None
 
     def __iter__(self) -> Iterator[str]:
         return self._deltas
@@ -134,6 +138,7 @@ class ChatService:
         then saved, so the conversation shows what was asked). Model errors surface on `turn.error` after the
         stream ends, with the partial answer (if any) saved.
         """
+        started = utcnow()
         question = request.question.strip()
         if not question:
             raise ChatInputError("Type a question first.")
@@ -152,8 +157,9 @@ class ChatService:
             self._own(request.user_id, conversation_id)
         history = conversations.list_messages(self._uow(), conversation_id)[-self._history_messages :]
         asked = conversations.append_message(self._uow(), conversation_id, "user", question)
-        run_id = uuid.uuid4().hex
-        citations, context = self._retrieve(request, question, run_id, conversation_id)
+        run_id = uuid.uuid4().hex  # also the turn's trace id: 32 hex digits, as OpenTelemetry's are
+        trace = TurnTrace(run_id, request.user_id, conversation_id, request.channel, started=started)
+        citations, context = self._retrieve(request, question, run_id, conversation_id, trace)
         available = {"question": question, "context": context} if request.knowledge_base else {"question": question}
         # A template takes what it uses: plain-chat over a knowledge base simply ignores the passages.
         wanted = set(template.required_variables())
@@ -161,13 +167,15 @@ class ChatService:
         try:
             system, user = template.render(**values)
         except TemplateError as exc:
+            self._emit(trace, question, "", request, str(exc))
             raise ChatFailed(str(exc)) from exc
         messages = prompt_messages(system, user, [_message(m) for m in history])
-        turn = ChatTurn(conversation_id=conversation_id, question=asked, citations=citations, _deltas=iter(()))
+        turn = ChatTurn(conversation_id=conversation_id, question=asked, citations=citations, _deltas=iter(()),
+                        _trace=trace)  # fmt: skip
         parameters = dict(template.parameters)
         if request.max_tokens:
             parameters["max_tokens"] = request.max_tokens
-        turn._deltas = self._stream(turn, request, messages, parameters, (prompt_name, prompt_version), run_id)
+        turn._deltas = self._stream(turn, request, messages, parameters, (prompt_name, prompt_version), run_id, values)
         return turn
 
     def _template(self, name: str) -> tuple[PromptTemplate, int | None]:
@@ -180,16 +188,22 @@ class ChatService:
             raise ChatInputError(str(exc)) from exc
 
     def _retrieve(
-        self, request: ChatRequest, question: str, run_id: str, conversation_id: str
+        self, request: ChatRequest, question: str, run_id: str, conversation_id: str, trace: TurnTrace
     ) -> tuple[list[dict[str, Any]], str]:
         if not request.knowledge_base:
             return [], ""
+        start = utcnow()
         try:
             retrieval = self._retriever.retrieve(request.knowledge_base, question, request.top_k)
         except Exception as exc:
             self._log(RunKind.RETRIEVAL, request, run_id, conversation_id, provider="chroma",
                       model=request.knowledge_base, status=RunStatus.ERROR, error=str(exc))  # fmt: skip
-            raise ChatFailed(f"Searching '{request.knowledge_base}' failed: {exc}") from exc
+            failure = f"Searching '{request.knowledge_base}' failed: {exc}"
+            trace.retrieval(start, request.knowledge_base, question, [], top_k=request.top_k, error=str(exc))
+            self._emit(trace, question, "", request, failure)
+            raise ChatFailed(failure) from exc
+        trace.retrieval(start, request.knowledge_base, question, retrieval.chunks, top_k=retrieval.top_k,
+                        embedding_model=retrieval.embedding_model)  # fmt: skip
         self._log(
             RunKind.RETRIEVAL, request, run_id, conversation_id, provider="chroma", model=retrieval.embedding_model,
             latency_ms=retrieval.latency_ms,
@@ -206,8 +220,10 @@ class ChatService:
         parameters: dict[str, Any],
         prompt: tuple[str, int | None],
         run_id: str,
+        variables: dict[str, Any],
     ) -> Iterator[str]:
         stream = None
+        started = utcnow()
         try:
             stream = self._runtime.stream_chat(request.model_id, messages, **_overrides(parameters))
             yield from stream
@@ -221,6 +237,17 @@ class ChatService:
             if stream is not None and not stream.finished:
                 stream.close()
             self._finish(turn, request, stream, prompt, parameters, run_id)
+            if turn._trace is not None:
+                turn._trace.llm(
+                    started, model=request.model_id, provider=getattr(stream, "provider", "") or "",
+                    messages=messages, output=stream.text if stream is not None else "", prompt=prompt,
+                    variables=variables, parameters=parameters, input_tokens=getattr(stream, "input_tokens", None),
+                    output_tokens=getattr(stream, "output_tokens", None),
+                    error=str(turn.error) if turn.error else None,
+                )  # fmt: skip
+                answer = turn.answer.content if turn.answer is not None else ""
+                self._emit(turn._trace, turn.question.content, answer, request,
+                           str(turn.error) if turn.error else None)  # fmt: skip
 
     def _finish(
         self, turn: ChatTurn, request: ChatRequest, stream: Any, prompt: tuple[str, int | None],
@@ -252,6 +279,14 @@ class ChatService:
                 input_tokens=getattr(stream, "input_tokens", None),
                 output_tokens=getattr(stream, "output_tokens", None), latency_ms=getattr(stream, "latency_ms", None),
             )  # fmt: skip
+
+    def _emit(self, trace: TurnTrace, question: str, answer: str, request: ChatRequest, error: str | None) -> None:
+        """Hand the turn's span tree to the run-log writer; tracing never fails a turn."""
+        try:
+            spans = trace.finish(question, answer, kb=request.knowledge_base, model=request.model_id, error=error)
+            self._runlog.log_spans(spans)
+        except Exception as exc:  # noqa: BLE001 - the answer is stored already; only its trace is missing
+            log.warning("could not record the trace of run %s: %s", trace.trace_id, exc)
 
     def _log(self, kind: RunKind, request: ChatRequest, run_id: str, conversation_id: str, **fields: Any) -> None:
         metadata = {"channel": request.channel, **fields.pop("metadata", {})}

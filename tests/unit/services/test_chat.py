@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -11,6 +11,7 @@ import pytest
 from tests.factories import random_user
 from tests.fakes import FakeUnitOfWork
 from workbench.domain.runlog import RunKind, RunLog, RunStatus
+from workbench.domain.traces import attributes, documents_of, messages_of
 from workbench.llm.errors import ProviderError
 from workbench.services.chat import MAX_QUESTION_CHARS, ChatInputError, ChatRequest, ChatService
 
@@ -92,9 +93,13 @@ class FakeRuntime:
 class Recorder:
     def __init__(self) -> None:
         self.records: list[RunLog] = []
+        self.spans: list[dict[str, Any]] = []
 
     def log(self, record: RunLog) -> None:
         self.records.append(record)
+
+    def log_spans(self, docs: Sequence[dict[str, Any]]) -> None:
+        self.spans.extend(docs)
 
 
 @pytest.fixture
@@ -173,3 +178,43 @@ def test_a_prompt_without_passages_can_be_used_over_a_knowledge_base(setup: Any)
     turn, text = ask(service, user_id, prompt_name="plain-chat")
     assert turn.error is None and text
     assert runtime.messages[-1].content == "How long is the warranty?"  # the passages were not forced on it
+
+
+def test_a_turn_emits_its_span_tree_keyed_by_the_run_id(setup: Any) -> None:
+    service, _, _, recorder, user_id = setup
+    turn, text = ask(service, user_id)
+    root, *children = recorder.spans
+    run_id = recorder.records[0].run_id
+    assert {span["trace_id"] for span in recorder.spans} == {run_id}
+    assert (root["kind"], root["parent_span_id"], root["session_id"]) == ("CHAIN", None, turn.conversation_id)
+    assert [(c["kind"], c["parent_span_id"]) for c in children] == [("RETRIEVER", root["span_id"]),
+                                                                    ("LLM", root["span_id"])]  # fmt: skip
+    retriever, llm = (attributes(c) for c in children)
+    assert documents_of(retriever)[0]["content"] == "The R2 arm has 24 months of warranty."
+    assert documents_of(retriever)[0]["score"] == 0.8
+    assert [m["role"] for m in messages_of(llm, "input")] == ["system", "user"]
+    assert messages_of(llm, "output") == [{"role": "assistant", "content": text}]
+    assert llm["llm.prompt_template.template"] == "rag-answer"
+    assert attributes(root)["output.value"] == text
+    assert children[1]["output_tokens"] == 2 and all(s["status"] == "ok" for s in recorder.spans)
+    assert root["start"] <= children[0]["start"] <= children[1]["end"] <= root["end"]
+
+
+def test_a_failed_model_call_marks_its_span_and_the_root_as_errors(setup: Any) -> None:
+    service, _, runtime, recorder, user_id = setup
+    runtime.fail_after = 1
+    ask(service, user_id)
+    root, _, llm = recorder.spans
+    assert (root["status"], llm["status"]) == ("error", "error")
+    assert "server went away" in llm["status_message"]
+
+
+def test_tracing_that_fails_never_fails_the_turn(setup: Any) -> None:
+    service, _, _, recorder, user_id = setup
+
+    def broken(docs: Any) -> None:
+        raise RuntimeError("writer closed")
+
+    recorder.log_spans = broken
+    turn, text = ask(service, user_id)
+    assert turn.error is None and text and turn.answer is not None

@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
 
 import typer
 
@@ -14,7 +13,7 @@ from workbench.cli.common import fail, readable_errors
 from workbench.evaluation.config import EvalConfigError
 from workbench.evaluation.datasets import EvalDatasetError
 from workbench.evaluation.reports import EvalReports
-from workbench.evaluation.runs import EvalRunError, RunView
+from workbench.evaluation.runs import EvalRunError
 
 EXIT_USAGE = 2  # click's code for a bad argument; a gate script tells "misused" from "regressed" (1) by it
 MIN_PREFIX = 6  # a run id may be shortened to a unique prefix of at least this many characters
@@ -48,11 +47,6 @@ def sql_only() -> Iterator[SqlServices]:
 def resolve_id(reports: EvalReports, ref: str) -> str:
     """A run id, or a unique prefix of one (at least MIN_PREFIX characters)."""
     return reports.resolve_id(ref, MIN_PREFIX)
-
-
-def run_ref(run: RunView) -> dict[str, Any]:
-    return {"id": run.id, "name": run.name, "repeat": run.repeat, "dataset": run.dataset,
-            "dataset_version": run.dataset_version, "status": run.status}  # fmt: skip
 
 
 def num(value: float | None, *, signed: bool = False) -> str:

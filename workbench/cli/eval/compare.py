@@ -6,13 +6,13 @@ import json
 import math
 from collections.abc import Sequence
 from enum import StrEnum
-from typing import Any, NoReturn
 
 import typer
 
 from workbench.cli.common import print_table
-from workbench.cli.eval.common import eval_errors, num, resolve_id, run_ref, sql_only, usage
-from workbench.evaluation.metrics import METRICS
+from workbench.cli.eval.common import eval_errors, num, resolve_id, sql_only, usage
+from workbench.evaluation.gate import GateRuleError, check_options, parse_rules
+from workbench.evaluation.report_json import comparison_json
 from workbench.evaluation.reports import GateVerdict
 from workbench.evaluation.runs import RunView
 from workbench.evaluation.stats import MetricComparison, TestName
@@ -43,12 +43,11 @@ def eval_compare(
 
     Example: workbench eval compare BASELINE CANDIDATE --fail-if-worse faithfulness:0.02 --fail-if-worse chrf:0.05
     """
-    rules = _rules(fail_if_worse or [])
-    unknown = [m for m in metric or [] if m not in METRICS]
-    if unknown:
-        raise usage(f"Unknown metric(s) {', '.join(unknown)}; known: {', '.join(METRICS)}.")
-    if not 0 < alpha < 1:
-        raise usage(f"--alpha must lie strictly between 0 and 1; got {alpha:g}.")
+    try:
+        rules = parse_rules(fail_if_worse or [])
+        check_options(metric or [], alpha)
+    except GateRuleError as exc:
+        raise usage(str(exc)) from exc
     chosen: TestName = "sign" if test is Test.SIGN else "wilcoxon"
     with eval_errors(), sql_only() as sql:
         reports = sql.eval_reports
@@ -56,12 +55,7 @@ def eval_compare(
         comparison = reports.compare(a, b, metrics=metric or None, test=chosen, top=0)
         verdicts = reports.gate(a, b, rules, alpha=alpha, test=chosen) if rules else []
     if as_json:
-        typer.echo(json.dumps({
-            "baseline": run_ref(comparison.baseline), "candidate": run_ref(comparison.candidate), "test": chosen,
-            "alpha": alpha, "unpaired_items": comparison.unpaired, "metrics": [_comparison_json(c) for c in
-            comparison.metrics], "gate": [_verdict_json(v) for v in verdicts],
-            "passed": not any(v.failed for v in verdicts),
-        }, indent=2))  # fmt: skip
+        typer.echo(json.dumps(comparison_json(comparison, verdicts, test=chosen, alpha=alpha), indent=2))
     else:
         _print_comparison(comparison.baseline, comparison.candidate, comparison.metrics, comparison.unpaired, chosen)
         missing = [m for m in metric or [] if m not in {c.metric for c in comparison.metrics}]
@@ -74,31 +68,6 @@ def eval_compare(
         typer.secho(f"gate failed: the candidate is significantly worse or incomplete on {', '.join(failed)}",
                     fg=typer.colors.RED, err=True)  # fmt: skip
         raise typer.Exit(1)
-
-
-def _rules(specs: Sequence[str]) -> dict[str, float]:
-    """METRIC:DELTA rules, refused with exit code 2 and the reason when malformed."""
-    rules: dict[str, float] = {}
-    for spec in specs:
-        metric, sep, value = (part.strip() for part in spec.partition(":"))
-        if not sep or not metric or not value:
-            _bad_rule(spec, "it is not METRIC:DELTA (for example faithfulness:0.02)")
-        if metric not in METRICS:
-            _bad_rule(spec, f"unknown metric '{metric}'; known: {', '.join(METRICS)}")
-        try:
-            drop = float(value)
-        except ValueError:
-            _bad_rule(spec, f"'{value}' is not a number")
-        if not math.isfinite(drop) or drop < 0:
-            _bad_rule(spec, "DELTA is the largest drop allowed, a number >= 0")
-        if metric in rules:
-            _bad_rule(spec, f"{metric} has a rule already")
-        rules[metric] = drop
-    return rules
-
-
-def _bad_rule(spec: str, reason: str) -> NoReturn:
-    raise usage(f"--fail-if-worse '{spec}': {reason}.")
 
 
 def _print_comparison(baseline: RunView, candidate: RunView, rows: Sequence[MetricComparison], unpaired: int,
@@ -144,28 +113,7 @@ def _why(verdict: GateVerdict, alpha: float) -> str:
     return f"{interval}: worse by more than {drop:g} but the 95% CI reaches 0"
 
 
-# JSON and number formats -----------------------------------------------------------------------------------------
-
-
-def _comparison_json(c: MetricComparison) -> dict[str, Any]:
-    return {
-        "metric": c.metric, "n": c.n, "baseline_mean": _finite(c.baseline_mean),
-        "candidate_mean": _finite(c.candidate_mean), "delta": _finite(c.delta.estimate),
-        "delta_ci_low": _finite(c.delta.low), "delta_ci_high": _finite(c.delta.high), "wins": c.wins, "ties": c.ties,
-        "losses": c.losses, "p_value": _finite(c.test.p_value), "p_holm": _finite(c.p_adjusted),
-        "higher_is_better": c.higher_is_better,
-    }  # fmt: skip
-
-
-def _verdict_json(v: GateVerdict) -> dict[str, Any]:
-    # The gate's own comparison: its Holm family is the gated metrics, so its p may differ from "metrics".
-    return {"metric": v.metric, "max_drop": v.max_drop, "failed": v.failed, "worse": v.worse, "missing": v.missing,
-            **_comparison_json(v.comparison)}  # fmt: skip
-
-
-def _finite(value: float) -> float | None:
-    """JSON has no NaN: an undefined figure (no pairs, a constant sample) is null."""
-    return None if math.isnan(value) else value
+# number formats -----------------------------------------------------------------------------------------------------
 
 
 def _p(value: float) -> str:

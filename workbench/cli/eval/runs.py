@@ -15,16 +15,17 @@ import time
 from collections.abc import Sequence
 from contextlib import suppress
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import typer
 
 from workbench.cli.common import EXIT_INTERRUPTED, fail, open_container, print_table, wait_for_run, when, who
-from workbench.cli.eval.common import cut, eval_errors, num, resolve_id, run_ref, sql_only
+from workbench.cli.eval.common import cut, eval_errors, num, resolve_id, sql_only
 from workbench.cli.eval.compare import eval_compare
 from workbench.cli.eval.datasets import datasets_app
 from workbench.domain.runs import EvalRunStatus
 from workbench.evaluation.config import EvalConfig
+from workbench.evaluation.report_json import summary_json
 from workbench.evaluation.reports import EvalReports, MetricSummary, RunSummary
 from workbench.evaluation.runs import MAX_REPEATS, EvalRunService
 from workbench.services.queued_runs import QueueError
@@ -205,7 +206,7 @@ def _finish(reports: EvalReports, run_ids: Sequence[str], interrupted: bool, as_
     summaries = [reports.summary(run_id) for run_id in run_ids]
     if as_json:
         complete = all(s.run.status == EvalRunStatus.COMPLETED for s in summaries)
-        typer.echo(json.dumps({"runs": [_run_json(s) for s in summaries], "complete": complete}, indent=2))
+        typer.echo(json.dumps({"runs": [summary_json(s) for s in summaries], "complete": complete}, indent=2))
     for summary in summaries:
         if not as_json:
             _print_summary(summary)
@@ -317,14 +318,3 @@ def _summary_row(s: MetricSummary) -> list[str]:
     interval = f"[{num(s.ci_low)}, {num(s.ci_high)}]" if s.ci_low is not None else "-"
     causes = ", ".join(f"{cause} {n}" for cause, n in sorted(s.failures.items()))
     return [s.metric, num(s.mean), interval, str(s.n_ok), str(s.n_failed), str(s.n_skipped), causes]
-
-
-def _run_json(summary: RunSummary) -> dict[str, Any]:
-    run = summary.run
-    return {
-        **run_ref(run), "tags": list(run.tags), "config_hash": run.config_hash, "items": run.item_count,
-        "done": run.done_count, "failed": run.failed_count, "error": run.error,
-        "summary": {m: {"mean": s.mean, "ci_low": s.ci_low, "ci_high": s.ci_high, "n_ok": s.n_ok,
-                        "n_failed": s.n_failed, "n_skipped": s.n_skipped, "failures": s.failures}
-                    for m, s in summary.metrics.items()},
-    }  # fmt: skip

@@ -35,6 +35,7 @@ from workbench.domain.runlog_query import (
 )
 from workbench.storage.runlog.rollup_reader import RollupReader, touched_days_update
 from workbench.storage.runlog.rollups import FILTER_FIELDS, as_query, as_utc, rollup_increments, wanted_values
+from workbench.storage.runlog.traces import TraceStore
 
 DUPLICATE_KEY = 11000
 
@@ -88,6 +89,10 @@ class MongoRunLogStore:
                 raise
             duplicate = {err["index"] for err in errors}
             return [doc for i, doc in enumerate(docs) if i not in duplicate]
+
+    def insert_spans(self, docs: Sequence[Mapping[str, Any]]) -> None:
+        """Trace spans (the chat's own, through the writer); keyed, so spans already stored are skipped."""
+        TraceStore(self._db).add(docs)
 
     def apply_rollups(self, docs: Iterable[Mapping[str, Any]]) -> None:
         increments = rollup_increments(docs)

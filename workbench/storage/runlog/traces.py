@@ -47,3 +47,15 @@ class TraceStore:
         if session_id is not None:
             query["session_id"] = session_id
         return list(self._spans.find(query).sort([("start", DESCENDING)]).limit(limit))
+
+    def sessions(self, limit: int = 50) -> list[dict[str, Any]]:
+        """The newest sessions: traces (root spans) per session id, first and last start, users, errors."""
+        pipeline: list[dict[str, Any]] = [
+            {"$match": {"parent_span_id": None, "session_id": {"$ne": None}}},
+            {"$group": {"_id": "$session_id", "traces": {"$sum": 1}, "first": {"$min": "$start"},
+                        "last": {"$max": "$start"}, "users": {"$addToSet": "$user_id"},
+                        "errors": {"$sum": {"$cond": [{"$eq": ["$status", "error"]}, 1, 0]}}}},
+            {"$sort": {"last": -1}},
+            {"$limit": limit},
+        ]  # fmt: skip
+        return list(self._spans.aggregate(pipeline))

@@ -25,10 +25,13 @@ from workbench.storage.runlog.spool import Segment, Spool
 
 log = logging.getLogger(__name__)
 
+SPANS = "spans"  # the spool's action for trace spans (beside "write" and "rollup")
+
 
 class RunLogSink(Protocol):
     def insert_batch(self, docs: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]: ...
     def apply_rollups(self, docs: Sequence[Mapping[str, Any]]) -> None: ...
+    def insert_spans(self, docs: Sequence[Mapping[str, Any]]) -> None: ...
 
 
 @dataclass(slots=True)
@@ -38,11 +41,21 @@ class WriterStats:
     spooled: int = 0
     replayed: int = 0
     rejected: int = 0
+    spans_written: int = 0
     last_error: str | None = None
 
     @property
     def waiting_in_spool(self) -> int:
         return max(0, self.spooled - self.replayed)
+
+
+class _Spans:
+    """Trace spans (workbench.domain.traces) to store beside the logs, through the same spool when MongoDB is away."""
+
+    __slots__ = ("docs",)
+
+    def __init__(self, docs: list[dict[str, Any]]) -> None:
+        self.docs = docs
 
 
 class _Marker:
@@ -68,7 +81,7 @@ class RunLogWriter:
         self._flush_interval_s = flush_interval_s
         self._retry_interval_s = retry_interval_s
         self._rejected_path = rejected_path or spool.directory / "rejected.jsonl"
-        self._queue: queue.SimpleQueue[dict[str, Any] | _Marker] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[dict[str, Any] | _Spans | _Marker] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name="runlog-writer", daemon=True)
         self._closed = False
         self._spool_pending = True  # look for segments left by an earlier process at start
@@ -90,6 +103,13 @@ class RunLogWriter:
             raise RuntimeError("run-log writer is closed")
         self.stats.enqueued += 1
         self._queue.put(doc)
+
+    def log_spans(self, docs: Sequence[dict[str, Any]]) -> None:
+        """Queue the spans of one trace (stored in `spans`, keyed, so a replay stores nothing twice)."""
+        if self._closed:
+            raise RuntimeError("run-log writer is closed")
+        if docs:
+            self._queue.put(_Spans(list(docs)))
 
     # Control ------------------------------------------------------------------
 
@@ -132,9 +152,11 @@ class RunLogWriter:
     def _run(self) -> None:
         self._replay()  # segments left by an earlier process go before anything new
         while True:
-            batch, markers = self._collect()
+            batch, spans, markers = self._collect()
             if batch:
                 self._deliver(batch)
+            if spans:
+                self._deliver_spans(spans)
             if self._spool_pending and time.monotonic() >= self._next_retry:
                 self._replay()
             stop = any(m.stop for m in markers)
@@ -145,25 +167,29 @@ class RunLogWriter:
             if stop:
                 return
 
-    def _collect(self) -> tuple[list[dict[str, Any]], list[_Marker]]:
+    def _collect(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[_Marker]]:
         batch: list[dict[str, Any]] = []
+        spans: list[dict[str, Any]] = []
         markers: list[_Marker] = []
         timeout = self._flush_interval_s if not self._spool_pending else min(self._flush_interval_s, 0.5)
         try:
             item = self._queue.get(timeout=timeout)
         except queue.Empty:
-            return batch, markers
+            return batch, spans, markers
         while True:
             if isinstance(item, _Marker):
                 markers.append(item)
-                return batch, markers  # a flush or stop is answered once what preceded it is handled
-            batch.append(item)
-            if len(batch) >= self._batch_size:
-                return batch, markers
+                return batch, spans, markers  # a flush or stop is answered once what preceded it is handled
+            if isinstance(item, _Spans):
+                spans.extend(item.docs)
+            else:
+                batch.append(item)
+            if len(batch) + len(spans) >= self._batch_size:
+                return batch, spans, markers
             try:
                 item = self._queue.get_nowait()
             except queue.Empty:
-                return batch, markers
+                return batch, spans, markers
 
     def _deliver(self, batch: list[dict[str, Any]]) -> None:
         if self._spool_pending:
@@ -179,6 +205,21 @@ class RunLogWriter:
             self._to_spool(batch, "write")
             return
         self._apply_or_spool(fresh)
+
+    def _deliver_spans(self, spans: list[dict[str, Any]]) -> None:
+        if self._spool_pending:
+            self._to_spool(spans, SPANS)
+            return
+        try:
+            self._sink.insert_spans(spans)
+        except (InvalidDocument, TypeError, ValueError) as exc:
+            self._reject(spans, exc)
+            return
+        except PyMongoError as exc:
+            self._unavailable(exc)
+            self._to_spool(spans, SPANS)
+            return
+        self.stats.spans_written += len(spans)
 
     def _deliver_singly(self, batch: list[dict[str, Any]]) -> None:
         """Isolate the record(s) MongoDB cannot encode so the rest of the batch still lands."""
@@ -217,7 +258,9 @@ class RunLogWriter:
     def _replay_segment(self, segment: Segment) -> bool:
         try:
             for spooled in segment.batches():
-                if spooled.action == "write":
+                if spooled.action == SPANS:
+                    self._sink.insert_spans(spooled.docs)
+                elif spooled.action == "write":
                     fresh = self._sink.insert_batch(spooled.docs)
                     try:
                         self._sink.apply_rollups(fresh)

@@ -72,7 +72,7 @@ class LabelItemRow(Base):
     __tablename__ = "label_items"
     __table_args__ = (
         UniqueConstraint("queue_id", "source_kind", "source_id", name="uq_label_items_queue_source"),
-        CheckConstraint("source_kind IN ('chat', 'playground', 'eval', 'draft')", name="source_known"),
+        CheckConstraint("source_kind IN ('chat', 'playground', 'eval', 'trace', 'draft')", name="source_known"),
         Index("ix_label_items_queue_created", "queue_id", "created_at"),
     )
 
