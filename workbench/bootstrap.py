@@ -42,6 +42,7 @@ from workbench.services.background import BackgroundRuns
 from workbench.services.chat import ChatService
 from workbench.services.queued_runs import QueuedRuns
 from workbench.services.system import SystemStatus, system_status
+from workbench.services.traces import TraceService
 from workbench.storage.runlog.embedded import EmbeddedMongoServer
 from workbench.storage.runlog.spool import Spool
 from workbench.storage.runlog.store import MongoRunLogStore
@@ -135,6 +136,11 @@ class Container:
             self.uow, self.llm_runtime, self.runlog_writer,
             max_concurrency=self.settings.playground.max_concurrency, max_rows=self.settings.playground.max_rows,
         )  # fmt: skip
+
+    @property
+    def trace_reader(self) -> TraceService:
+        """Traces to read: the newest, by session, one as a span tree (the Run log page and the API)."""
+        return TraceService(self.traces)
 
     @property
     def eval_datasets(self) -> EvalDatasetService:

@@ -63,6 +63,31 @@ class WorkbenchClient:
     def eval_run(self, run_id: str) -> dict[str, Any]:
         return self._json("GET", f"/eval-runs/{run_id}")
 
+    def eval_runs(self, **filters: Any) -> list[dict[str, Any]]:
+        """Newest first (filters: dataset, tag, status, limit), each with its metric summary."""
+        return self._json_list("GET", "/eval-runs", params=filters)
+
+    def eval_results(self, run_id: str) -> dict[str, Any]:
+        return self._json("GET", f"/eval-runs/{run_id}/results")
+
+    def eval_scores_csv(self, run_id: str) -> str:
+        response = self._http.get(f"{V1}/eval-runs/{run_id}/results", params={"format": "csv"})
+        if response.status_code >= 400:
+            self._checked(response)
+        return response.text
+
+    def eval_datasets(self) -> list[dict[str, Any]]:
+        return self._json_list("GET", "/eval-datasets")
+
+    def annotation_queues(self) -> list[dict[str, Any]]:
+        return self._json_list("GET", "/annotation-queues")
+
+    def traces(self, *, session_id: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
+        return self._json_list("GET", "/traces", params={"session_id": session_id, "limit": limit})
+
+    def sessions(self, limit: int = 50) -> list[dict[str, Any]]:
+        return self._json_list("GET", "/traces/sessions", params={"limit": limit})
+
     def trace(self, trace_id: str) -> dict[str, Any]:
         return self._json("GET", f"/traces/{trace_id}")
 
@@ -76,12 +101,39 @@ class WorkbenchClient:
         body = self._json("POST", "/feedback", json={"message_id": message_id, "rating": rating, "comment": comment})
         return str(body["id"])
 
+    def start_eval_run(self, dataset: str, config: dict[str, Any], **options: Any) -> list[dict[str, Any]]:
+        """Runs of a configuration on the server's queue workers (options: version, repeats, name, tags)."""
+        body = self._json("POST", "/eval-runs", json={"dataset": dataset, "config": config, **options})
+        runs: list[dict[str, Any]] = body["runs"]
+        return runs
+
+    def stop_eval_run(self, run_id: str) -> dict[str, Any]:
+        return self._json("POST", f"/eval-runs/{run_id}/stop")
+
+    def compare(self, baseline: str, candidate: str, **options: Any) -> dict[str, Any]:
+        """The comparison and, with fail_if_worse=["metric:delta", ...], the gate: `passed` and `exit_code`."""
+        return self._json("POST", "/eval-runs/compare", json={"baseline": baseline, "candidate": candidate, **options})
+
+    def add_to_dataset(
+        self, name: str, *, items: list[dict[str, Any]] | None = None, traces: list[str] | None = None,
+        replace: bool = False,
+    ) -> dict[str, Any]:  # fmt: skip
+        """A new version of an eval dataset with these items (or items made from stored traces) added."""
+        return self._json("POST", f"/eval-datasets/{name}/items",
+                          json={"items": items or [], "traces": traces or [], "replace": replace})  # fmt: skip
+
+    def add_to_queue(self, queue_id: str, traces: list[str]) -> dict[str, Any]:
+        return self._json("POST", f"/annotation-queues/{queue_id}/items", json={"traces": traces})
+
     # Plumbing -----------------------------------------------------------------------------------------------
 
     def _json(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
         if "params" in kwargs:
             kwargs["params"] = {key: value for key, value in kwargs["params"].items() if value is not None}
         return self._checked(self._http.request(method, V1 + path, **kwargs))
+
+    def _json_list(self, method: str, path: str, **kwargs: Any) -> list[dict[str, Any]]:
+        return self._json(method, path, **kwargs)  # type: ignore[return-value] # the routes that answer a list
 
     @staticmethod
     def _checked(response: httpx.Response) -> dict[str, Any]:

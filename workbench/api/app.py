@@ -11,7 +11,17 @@ from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from workbench.api.errors import error_body, install_error_handlers
-from workbench.api.routes import chat, eval_runs, feedback, prompts, runlogs, system, traces
+from workbench.api.routes import (
+    annotation_queues,
+    chat,
+    eval_datasets,
+    eval_runs,
+    feedback,
+    prompts,
+    runlogs,
+    system,
+    traces,
+)
 from workbench.bootstrap import Container
 from workbench.security.ratelimit import RateLimiter
 
@@ -66,7 +76,8 @@ def create_api(container: Container) -> FastAPI:
     api = FastAPI(
         title="GenAI Workbench API",
         version="1",
-        description="Chat, prompts, feedback, traces, run logs and eval runs for other programs. Every route but "
+        description="Chat, prompts, feedback, traces, run logs, eval datasets and runs, and annotation queues for "
+        "other programs. Every route but "
         "/health needs an API key (Account page): `Authorization: Bearer wbk_...`.",
         openapi_url=f"{PREFIX}/openapi.json",
         docs_url=f"{PREFIX}/docs",
@@ -75,7 +86,7 @@ def create_api(container: Container) -> FastAPI:
     api.state.container = container
     api.state.rate_limiter = RateLimiter(per_minute=settings.requests_per_minute)
     install_error_handlers(api)
-    for module in (system, chat, prompts, feedback, runlogs, eval_runs, traces):
+    for module in (system, chat, prompts, feedback, runlogs, eval_datasets, eval_runs, annotation_queues, traces):
         api.include_router(module.router, prefix=PREFIX)
     api.include_router(traces.otlp_router)  # OTLP's own path: exporters pointed at the API's root find it
     api.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)

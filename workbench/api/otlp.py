@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import zlib
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -36,6 +37,25 @@ _SPAN_KINDS = {  # OTel's own kinds, where a span says nothing in OpenInference 
 
 class MalformedExport(ValueError):
     """The body is not an OTLP trace export; the message says what was wrong."""
+
+
+class ExportTooLarge(MalformedExport):
+    """A compressed export that inflates past the body limit."""
+
+
+def gunzip(body: bytes, max_bytes: int) -> bytes:
+    """A gzip-compressed export, refused once it inflates past `max_bytes` (the body limit holds after inflating,
+    so a small bomb cannot fill the memory)."""
+    inflater = zlib.decompressobj(wbits=zlib.MAX_WBITS | 16)
+    try:
+        data = inflater.decompress(body, max_bytes + 1)
+    except zlib.error as exc:
+        raise MalformedExport(f"the body is not valid gzip ({exc})") from exc
+    if len(data) > max_bytes or inflater.unconsumed_tail:
+        raise ExportTooLarge(f"the export inflates past {max_bytes:,} bytes (api.max_body_bytes)")
+    if not inflater.eof:
+        raise MalformedExport("the gzip body ends before its end marker (truncated)")
+    return data
 
 
 def parse_export(body: bytes, content_type: str) -> ExportTraceServiceRequest:

@@ -194,11 +194,12 @@ class EvalDatasetService:
             dataset = uow.evaluation.dataset_by_name(name.strip())
             latest = uow.evaluation.version_of(dataset.id) if dataset is not None else None
             kept = [eval_item(row) for row in uow.evaluation.items(latest.id)] if latest is not None else []
+            after = latest.version if latest is not None else None
         known = {item.item_key for item in kept}
         fresh = [item for item in items if item_key(str(item.get("question") or "")) not in known]
         earlier = [{**i.extra, "question": i.question, "reference_answer": i.reference_answer,
                     "reference_contexts": list(i.reference_contexts), "tags": list(i.tags)} for i in kept]  # fmt: skip
-        detail = {"appended": len(fresh), "after_version": latest.version if latest is not None else None}
+        detail = {"appended": len(fresh), "after_version": after}
         return self.import_items(name, [*earlier, *fresh], source=source, actor=actor, detail=detail, note=note)
 
     def ensure_sample(self, actor: str = "system") -> DatasetVersion | None:

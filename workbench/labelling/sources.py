@@ -5,10 +5,10 @@ them over), and evaluation runs (the evaluation hands its items over as ItemDraf
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from workbench.domain.runs import CellStatus
 from workbench.labelling.views import ItemDraft
@@ -81,16 +81,28 @@ def playground_items(uow: UnitOfWork, run_id: str) -> list[ItemDraft]:
     return drafts
 
 
-def trace_item(
-    trace_id: str, question: str, answer: str, documents: Sequence[Mapping[str, Any]],
-    metadata: Mapping[str, Any] | None = None,
-) -> ItemDraft:  # fmt: skip
+class Trace(Protocol):
+    """A trace as workbench.services.traces reads it (TraceTree): its ids, question, answer and documents."""
+
+    trace_id: str
+
+    @property
+    def question(self) -> str: ...
+    @property
+    def answer(self) -> str: ...
+    @property
+    def documents(self) -> list[dict[str, Any]]: ...
+    @property
+    def summary(self) -> dict[str, Any]: ...
+
+
+def trace_item(trace: Trace) -> ItemDraft:
     """One item for a trace: what it was asked, what it answered, and the passages its retriever spans returned
     (OpenInference documents: id, content, score, metadata)."""
     chunks = [{"chunk_id": str(doc.get("id") or n), "source": _source(doc), "text": str(doc.get("content") or ""),
-               "score": doc.get("score")} for n, doc in enumerate(documents, start=1)]  # fmt: skip
-    return ItemDraft(source_kind="trace", source_id=trace_id, question=question, answer=answer, chunks=chunks,
-                     metadata={"trace_id": trace_id, **(metadata or {})})  # fmt: skip
+               "score": doc.get("score")} for n, doc in enumerate(trace.documents, start=1)]  # fmt: skip
+    return ItemDraft(source_kind="trace", source_id=trace.trace_id, question=trace.question, answer=trace.answer,
+                     chunks=chunks, metadata={"trace_id": trace.trace_id, **trace.summary})  # fmt: skip
 
 
 def _source(document: Mapping[str, Any]) -> str:

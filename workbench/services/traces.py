@@ -120,6 +120,19 @@ class TraceTree:
     def documents(self) -> list[dict[str, Any]]:
         return [doc for node in self.nodes if node.kind == "RETRIEVER" for doc in node.documents]
 
+    @property
+    def summary(self) -> dict[str, Any]:
+        """What a reader of one item wants to know about where it came from (labelling keeps it as metadata)."""
+        root = self.root.span
+        models = list(dict.fromkeys(n.span["model"] for n in self.nodes if n.span.get("model")))
+        prompts = list(dict.fromkeys(n.prompt for n in self.nodes if n.prompt))
+        return {
+            "name": root.get("name"), "service": root.get("service"), "session_id": root.get("session_id"),
+            "model": models[0] if models else None, "prompt": prompts[0] if prompts else None,
+            "status": root.get("status"), "started_at": self.start.isoformat(),
+            "duration_ms": round((self.end - self.start).total_seconds() * 1000, 1),
+        }  # fmt: skip
+
 
 def build_tree(trace_id: str, spans: list[dict[str, Any]]) -> TraceTree:
     """Spans nested under their parents; a span whose parent is not stored (yet) is a root of its own."""

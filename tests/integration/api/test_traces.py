@@ -4,10 +4,13 @@ and impossible spans are refused with the reason, and the rest of a batch is kep
 
 from __future__ import annotations
 
+import gzip
 import json
 import time
+import zlib
 
 import pytest
+from opentelemetry.exporter.otlp.proto.http import Compression
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
@@ -20,8 +23,12 @@ V1 = "/api/v1"
 TRACE = "5b8efff798038103d269b633813fc60c"
 
 
-def test_spans_from_the_opentelemetry_sdk_come_back_as_a_tree(api_world: ApiWorld, served: str) -> None:
-    exporter = OTLPSpanExporter(endpoint=f"{served}/v1/traces", headers=api_world.as_("analyst"))
+@pytest.mark.parametrize("compression", [Compression.NoCompression, Compression.Gzip])
+def test_spans_from_the_opentelemetry_sdk_come_back_as_a_tree(
+    api_world: ApiWorld, served: str, compression: Compression
+) -> None:
+    exporter = OTLPSpanExporter(endpoint=f"{served}/v1/traces", headers=api_world.as_("analyst"),
+                                compression=compression)  # fmt: skip
     provider = TracerProvider(resource=Resource.create({"service.name": "support-bot"}))
     provider.add_span_processor(SimpleSpanProcessor(exporter))
     tracer = provider.get_tracer("tests")
@@ -55,6 +62,8 @@ def test_spans_from_the_opentelemetry_sdk_come_back_as_a_tree(api_world: ApiWorl
     assert generate["duration_ms"] >= 0
     sessions = api_world.client.get(f"{V1}/traces", params={"session_id": "s-1"}, headers=api_world.as_("viewer"))
     assert [span["trace_id"] for span in sessions.json()] == [trace_id]
+    (session,) = api_world.client.get(f"{V1}/traces/sessions", headers=api_world.as_("viewer")).json()
+    assert (session["session_id"], session["traces"], session["errors"]) == ("s-1", 1, 0)
 
 
 def otlp_json(*spans: dict[str, object]) -> bytes:
@@ -110,3 +119,21 @@ def test_only_analysts_and_admins_send_traces(api_world: ApiWorld) -> None:
     answer = api_world.client.post("/v1/traces", content=otlp_json(), headers=headers)
     assert answer.status_code == 403 and "send traces" in answer.json()["error"]["message"]
     assert api_world.client.post("/v1/traces", content=otlp_json()).status_code == 401
+
+
+def test_a_gzip_bomb_or_an_unknown_encoding_is_refused_and_nothing_is_stored(api_world: ApiWorld) -> None:
+    limit = api_world.container.settings.api.max_body_bytes
+    headers = {**api_world.as_("analyst"), "Content-Type": "application/json", "Content-Encoding": "gzip"}
+    bomb = gzip.compress(b" " * (limit + 1))  # a few kB that inflate past the body limit
+    assert len(bomb) < limit // 100
+    answer = api_world.client.post("/v1/traces", content=bomb, headers=headers)
+    assert answer.status_code == 413 and "inflates past" in answer.json()["error"]["message"]
+
+    truncated = gzip.compress(otlp_json(span("00000000000000b1", time.time() - 1, time.time())))[:-12]
+    answer = api_world.client.post("/v1/traces", content=truncated, headers=headers)
+    assert answer.status_code == 400 and "gzip" in answer.json()["error"]["message"]
+
+    deflated = zlib.compress(otlp_json())
+    answer = api_world.client.post("/v1/traces", content=deflated, headers={**headers, "Content-Encoding": "br"})
+    assert answer.status_code == 415 and "gzip" in answer.json()["error"]["message"]
+    assert api_world.client.get(f"{V1}/traces", headers=api_world.as_("analyst")).json() == []

@@ -8,8 +8,10 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 
 from workbench.api.auth import allowed, may
 from workbench.api.errors import ApiError
-from workbench.api.otlp import MalformedExport, export_response, parse_export, span_documents
+from workbench.api.otlp import ExportTooLarge, MalformedExport, export_response, gunzip, parse_export, span_documents
+from workbench.domain.traces import attributes
 from workbench.domain.users import UserView
+from workbench.services.traces import SpanNode, TraceError, TraceService
 from workbench.storage.runlog.traces import TraceStore
 
 otlp_router = APIRouter(tags=["traces"])
@@ -28,10 +30,17 @@ def _store(request: Request) -> TraceStore:
 )
 async def export_traces(request: Request, user: UserView = Depends(may("send_traces"))) -> Response:  # noqa: B008
     content_type = request.headers.get("content-type", "")
-    if request.headers.get("content-encoding", "identity") not in ("identity", ""):
-        raise ApiError(415, "send the export uncompressed (OTEL_EXPORTER_OTLP_COMPRESSION=none)")
+    encoding = request.headers.get("content-encoding", "identity").strip().lower()
+    if encoding not in ("identity", "", "gzip"):
+        raise ApiError(415, f"the export is {encoding}-encoded; send it gzip-compressed or uncompressed "
+                            "(OTEL_EXPORTER_OTLP_COMPRESSION=gzip or none)")  # fmt: skip
+    body = await request.body()
     try:
-        export = parse_export(await request.body(), content_type)
+        if encoding == "gzip":
+            body = gunzip(body, request.app.state.container.settings.api.max_body_bytes)
+        export = parse_export(body, content_type)
+    except ExportTooLarge as exc:
+        raise ApiError(413, str(exc)) from exc
     except MalformedExport as exc:
         raise ApiError(400, str(exc)) from exc
     documents, refused = span_documents(export)
@@ -40,24 +49,25 @@ async def export_traces(request: Request, user: UserView = Depends(may("send_tra
     return Response(body, media_type=media_type)
 
 
-def _tree(spans: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Spans nested under their parents; a span whose parent is not stored (yet) is a root of its own."""
-    nodes = {span["span_id"]: {**_public(span), "children": []} for span in spans}
-    roots: list[dict[str, Any]] = []
-    for node in nodes.values():
-        parent = nodes.get(node["parent_span_id"] or "")
-        (parent["children"] if parent is not None else roots).append(node)
-    return roots
+def _reader(request: Request) -> TraceService:
+    reader: TraceService = request.app.state.container.trace_reader
+    return reader
 
 
-def _public(span: dict[str, Any]) -> dict[str, Any]:
+def _node(node: SpanNode) -> dict[str, Any]:
+    span = node.span
     shown = {key: value for key, value in span.items() if key not in ("_id", "attributes", "events")}
     shown["start"], shown["end"] = span["start"].isoformat(), span["end"].isoformat()
-    shown["attributes"] = {pair["key"]: pair["value"] for pair in span.get("attributes", [])}
-    shown["events"] = [
-        {"name": e["name"], "attributes": {p["key"]: p["value"] for p in e["attributes"]}}
-        for e in span.get("events", [])
-    ]
+    shown["attributes"] = node.attributes
+    shown["events"] = [{"name": e["name"], "attributes": {p["key"]: p["value"] for p in e["attributes"]}}
+                       for e in span.get("events", [])]  # fmt: skip
+    shown["children"] = [_node(child) for child in node.children]
+    return shown
+
+
+def _root(span: dict[str, Any]) -> dict[str, Any]:
+    shown = _node(SpanNode(span, attributes(span)))
+    del shown["children"]
     return shown
 
 
@@ -68,12 +78,24 @@ def recent_traces(
     limit: int = Query(default=50, ge=1, le=500),
     user: UserView = Depends(allowed("run_log")),  # noqa: B008
 ) -> list[dict[str, Any]]:
-    return [_public(span) for span in _store(request).recent(limit, session_id)]
+    return [_root(span) for span in _reader(request).recent(limit, session_id)]
+
+
+@router.get("/sessions", summary="The newest sessions (traces grouped by their session.id attribute)")
+def sessions(
+    request: Request,
+    limit: int = Query(default=50, ge=1, le=500),
+    user: UserView = Depends(allowed("run_log")),  # noqa: B008
+) -> list[dict[str, Any]]:
+    return [{"session_id": s["_id"], "traces": s["traces"], "errors": s["errors"], "first": s["first"].isoformat(),
+             "last": s["last"].isoformat(), "users": [u for u in s["users"] if u]}
+            for s in _reader(request).sessions(limit)]  # fmt: skip
 
 
 @router.get("/{trace_id}", summary="One trace as a span tree")
 def trace(trace_id: str, request: Request, user: UserView = Depends(allowed("run_log"))) -> dict[str, Any]:  # noqa: B008
-    spans = _store(request).trace(trace_id.lower())
-    if not spans:
-        raise ApiError(404, f"no trace {trace_id} (ids are 32 hex characters)")
-    return {"trace_id": trace_id.lower(), "spans": len(spans), "roots": _tree(spans)}
+    try:
+        tree = _reader(request).tree(trace_id)
+    except TraceError as exc:
+        raise ApiError(404, str(exc)) from exc
+    return {"trace_id": tree.trace_id, "spans": tree.span_count, "roots": [_node(root) for root in tree.roots]}
