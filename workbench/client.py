@@ -29,7 +29,8 @@ class ApiRefused(RuntimeError):
 
 class WorkbenchClient:
     def __init__(self, url: str, key: str, *, timeout_s: float = 120.0, transport: httpx.BaseTransport | None = None):
-        self._http = httpx.Client(base_url=url.rstrip("/"), headers={"Authorization": f"Bearer {key}"},
+        self.url = url.rstrip("/")
+        self._http = httpx.Client(base_url=self.url, headers={"Authorization": f"Bearer {key}"},
                                   timeout=timeout_s, transport=transport)  # fmt: skip
         self._prompts: dict[tuple[str, str | None, int | None], tuple[str, dict[str, Any]]] = {}  # -> (etag, body)
 

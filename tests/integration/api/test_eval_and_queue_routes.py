@@ -10,34 +10,17 @@ from typing import Any
 
 import pytest
 
-from tests.evaluation_fakes import SAMPLE_ITEMS, ScriptedPipeline
+from tests.evaluation_fakes import SAMPLE_ITEMS
 from tests.integration.api.conftest import ApiWorld
-from tests.playground_fakes import Recorder
 from workbench.domain.traces import flatten, span_document
 from workbench.domain.users import Role
-from workbench.evaluation.config import EvalConfig
 from workbench.evaluation.datasets import EvalDatasetService
-from workbench.evaluation.runs import EvalRunService
 from workbench.labelling.rubrics import DEFAULT_RUBRIC
 from workbench.labelling.views import Actor
 
 pytestmark = pytest.mark.integration
 V1 = "/api/v1"
 TRACE = "0af7651916cd43dd8448eb211c80319c"
-
-
-@pytest.fixture
-def runs(api_world: ApiWorld) -> dict[str, str]:
-    """Two completed runs over the 12 facts: "good" answers with the reference, "bad" mostly does not."""
-    uow = api_world.container.uow
-    EvalDatasetService(uow).import_items("facts", SAMPLE_ITEMS, source="test", actor="ana")
-    service = EvalRunService(uow, ScriptedPipeline(), Recorder())
-    ids = {}
-    for model in ("good", "bad"):
-        config = EvalConfig(model=model, knowledge_base="kb", name=f"{model} model", tags=(model,))
-        (created,) = service.create_run("facts", config, actor="ana")
-        ids[model] = service.execute(created.id).id
-    return ids
 
 
 def store_trace(api_world: ApiWorld, trace_id: str = TRACE, question: str = "How long is the warranty?") -> None:
@@ -59,8 +42,8 @@ def store_trace(api_world: ApiWorld, trace_id: str = TRACE, question: str = "How
     api_world.container.traces.add(spans)
 
 
-def test_gate_over_the_api_has_the_clis_exit_semantics(api_world: ApiWorld, runs: dict[str, str]) -> None:
-    analyst, good, bad = api_world.as_("analyst"), runs["good"], runs["bad"]
+def test_gate_over_the_api_has_the_clis_exit_semantics(api_world: ApiWorld, seeded_runs: dict[str, str]) -> None:
+    analyst, good, bad = api_world.as_("analyst"), seeded_runs["good"], seeded_runs["bad"]
     body = {"baseline": good, "candidate": bad, "fail_if_worse": ["string_similarity:0.05"]}
     failed = api_world.client.post(f"{V1}/eval-runs/compare", json=body, headers=analyst).json()
     assert (failed["passed"], failed["exit_code"], failed["failed_metrics"]) == (False, 1, ["string_similarity"])
@@ -83,15 +66,15 @@ def test_gate_over_the_api_has_the_clis_exit_semantics(api_world: ApiWorld, runs
     assert unknown.status_code == 404
 
 
-def test_runs_list_status_and_results_as_json_and_csv(api_world: ApiWorld, runs: dict[str, str]) -> None:
+def test_runs_list_status_and_results_as_json_and_csv(api_world: ApiWorld, seeded_runs: dict[str, str]) -> None:
     analyst = api_world.as_("analyst")
     listed = api_world.client.get(f"{V1}/eval-runs", params={"tag": "good"}, headers=analyst).json()
-    assert [run["id"] for run in listed] == [runs["good"]]
-    status = api_world.client.get(f"{V1}/eval-runs/{runs['bad']}", headers=analyst).json()
+    assert [run["id"] for run in listed] == [seeded_runs["good"]]
+    status = api_world.client.get(f"{V1}/eval-runs/{seeded_runs['bad']}", headers=analyst).json()
     assert (status["status"], status["items"], status["done"], status["progress"]) == ("completed", 12, 12, 1.0)
-    results = api_world.client.get(f"{V1}/eval-runs/{runs['good']}/results", headers=analyst).json()
+    results = api_world.client.get(f"{V1}/eval-runs/{seeded_runs['good']}/results", headers=analyst).json()
     assert results["summary"]["exact_match"]["mean"] == 1.0 and results["summary"]["exact_match"]["n_ok"] == 12
-    scores = api_world.client.get(f"{V1}/eval-runs/{runs['good']}/results", params={"format": "csv"},
+    scores = api_world.client.get(f"{V1}/eval-runs/{seeded_runs['good']}/results", params={"format": "csv"},
                                   headers=analyst)  # fmt: skip
     assert scores.headers["content-type"].startswith("text/csv")
     rows = list(csv.DictReader(io.StringIO(scores.text)))

@@ -53,9 +53,9 @@ class CompareIn(BaseModel):
 def _status(run: RunView) -> dict[str, Any]:
     return {
         "id": run.id, "name": run.name, "dataset": run.dataset, "dataset_version": run.dataset_version,
-        "repeat": run.repeat, "status": str(run.status), "items": run.item_count, "done": run.done_count,
-        "failed": run.failed_count, "progress": round(run.progress, 4), "error": run.error, "config": run.config,
-        "tags": list(run.tags), "created_at": run.created_at.isoformat(),
+        "repeat": run.repeat, "status": str(run.status), "live": run.live, "items": run.item_count,
+        "done": run.done_count, "failed": run.failed_count, "progress": round(run.progress, 4), "error": run.error,
+        "config": run.config, "tags": list(run.tags), "created_at": run.created_at.isoformat(),
         "finished_at": run.finished_at.isoformat() if run.finished_at else None,
     }  # fmt: skip
 

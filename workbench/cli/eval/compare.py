@@ -11,6 +11,7 @@ import typer
 
 from workbench.cli.common import print_table
 from workbench.cli.eval.common import eval_errors, num, resolve_id, sql_only, usage
+from workbench.cli.eval.remote import KEY_HELP, URL_HELP, compare_remotely, remote
 from workbench.evaluation.gate import GateRuleError, check_options, parse_rules
 from workbench.evaluation.report_json import comparison_json
 from workbench.evaluation.reports import GateVerdict
@@ -38,6 +39,8 @@ def eval_compare(
         help="exit 1 when the candidate is significantly worse on METRIC by more than DELTA (>= 0); repeatable",
     ),
     as_json: bool = typer.Option(False, "--json", help="print the comparison (and verdicts) as JSON"),
+    url: str | None = typer.Option(None, "--url", envvar="WORKBENCH_URL", help=URL_HELP),
+    api_key: str | None = typer.Option(None, "--api-key", envvar="WORKBENCH_API_KEY", help=KEY_HELP),
 ) -> None:
     """Compare two runs of one dataset item by item; with --fail-if-worse, a CI gate.
 
@@ -49,6 +52,11 @@ def eval_compare(
     except GateRuleError as exc:
         raise usage(str(exc)) from exc
     chosen: TestName = "sign" if test is Test.SIGN else "wilcoxon"
+    if url:
+        with remote(url, api_key) as client:
+            compare_remotely(client, baseline, candidate, metrics=metric or [], test=chosen, alpha=alpha,
+                             rules=fail_if_worse or [], as_json=as_json)  # fmt: skip
+        return
     with eval_errors(), sql_only() as sql:
         reports = sql.eval_reports
         a, b = resolve_id(reports, baseline), resolve_id(reports, candidate)

@@ -23,6 +23,7 @@ from workbench.cli.common import EXIT_INTERRUPTED, fail, open_container, print_t
 from workbench.cli.eval.common import cut, eval_errors, num, resolve_id, sql_only
 from workbench.cli.eval.compare import eval_compare
 from workbench.cli.eval.datasets import datasets_app
+from workbench.cli.eval.remote import KEY_HELP, URL_HELP, remote, run_remotely
 from workbench.domain.runs import EvalRunStatus
 from workbench.evaluation.config import EvalConfig
 from workbench.evaluation.report_json import summary_json
@@ -52,6 +53,8 @@ def eval_run(
     queued: bool = typer.Option(
         False, "--queue", help="send the items to the queue's workers (`workbench worker`) and follow them from here"
     ),
+    url: str | None = typer.Option(None, "--url", envvar="WORKBENCH_URL", help=URL_HELP),
+    api_key: str | None = typer.Option(None, "--api-key", envvar="WORKBENCH_API_KEY", help=KEY_HELP),
 ) -> None:
     """Run a configuration over a dataset in the foreground; Ctrl-C stops after the items in progress (resumable).
 
@@ -59,6 +62,10 @@ def eval_run(
     """
     with eval_errors():
         chosen = _config(config, name, tag or [])  # a bad file is refused before anything starts
+        if url:
+            with remote(url, api_key) as client:
+                run_remotely(client, dataset, chosen, version=version, repeats=repeats, as_json=as_json)
+            return
         with open_container() as container:
             service = container.eval_runs  # built once: it caches the pinned prompt templates
             runs = service.create_run(dataset, chosen, actor=who(), version=version, repeats=repeats)
