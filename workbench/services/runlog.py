@@ -26,7 +26,8 @@ class RunLogUnavailable(RuntimeError):
     """The run-log database did not answer; the message says what to do."""
 
 
-def _reading(call: Callable[[], T]) -> T:
+def reading(call: Callable[[], T]) -> T:
+    """The answer of a read of the run-log database, or RunLogUnavailable saying what to do when it is away."""
     try:
         return call()
     except PyMongoError as exc:
@@ -62,7 +63,7 @@ def browse_run_logs(
     reader: RunLogReader, flt: RunLogFilter, cursor: PageCursor | None = None, limit: int = 50
 ) -> RunLogPage:
     size = max(1, min(limit, PAGE_SIZE_LIMIT))
-    return _reading(lambda: reader.page(flt, cursor=cursor, limit=size))
+    return reading(lambda: reader.page(flt, cursor=cursor, limit=size))
 
 
 def overview(reader: RunLogReader, flt: RunLogFilter) -> RunLogOverview:
@@ -74,8 +75,8 @@ def overview(reader: RunLogReader, flt: RunLogFilter) -> RunLogOverview:
         summary, series, overall = reader.overview(flt, bucket)
         return RunLogOverview(summary=summary, series=series, overall=overall, bucket=bucket)
 
-    return _reading(read)
+    return reading(read)
 
 
 def filter_options(reader: RunLogReader) -> RunLogFacets:
-    return _reading(reader.facets)
+    return reading(reader.facets)

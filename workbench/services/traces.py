@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from workbench.domain.traces import attributes, documents_of, messages_of
+from workbench.services.runlog import reading
 
 MAX_TRACES = 500
 
@@ -158,26 +159,29 @@ class TraceService:
 
     def recent(self, limit: int = 50, session_id: str | None = None) -> list[dict[str, Any]]:
         """The newest traces' root spans, optionally of one session."""
-        return self._store.recent(min(limit, MAX_TRACES), session_id)
+        return reading(lambda: self._store.recent(min(limit, MAX_TRACES), session_id))
 
     def sessions(self, limit: int = 50) -> list[dict[str, Any]]:
-        return self._store.sessions(min(limit, MAX_TRACES))
+        return reading(lambda: self._store.sessions(min(limit, MAX_TRACES)))
 
     def tree(self, trace_id: str) -> TraceTree:
         trace_id = trace_id.strip().lower()
-        spans = self._store.trace(trace_id)
+        spans = reading(lambda: self._store.trace(trace_id))
         if not spans:
             raise TraceError(f"No trace {trace_id} is stored (trace ids are 32 hex characters).")
         return build_tree(trace_id, spans)
 
     def eval_item(self, trace_id: str) -> dict[str, Any]:
-        """The trace as an eval dataset item: its question, its answer as the reference (to be checked), and the
-        passages it retrieved as reference contexts."""
-        tree = self.tree(trace_id)
-        if not tree.question.strip():
-            raise TraceError(f"Trace {trace_id} holds no question (no input on its root or LLM spans).")
-        return {
-            "question": tree.question, "reference_answer": tree.answer or None,
-            "reference_contexts": [str(d.get("content") or "") for d in tree.documents if d.get("content")],
-            "tags": ["from-trace"],
-        }  # fmt: skip
+        return eval_item_of(self.tree(trace_id))
+
+
+def eval_item_of(tree: TraceTree) -> dict[str, Any]:
+    """The trace as an eval dataset item: its question, its answer as the reference (to be checked), and the
+    passages it retrieved as reference contexts."""
+    if not tree.question.strip():
+        raise TraceError(f"Trace {tree.trace_id} holds no question (no input on its root or LLM spans).")
+    return {
+        "question": tree.question, "reference_answer": tree.answer or None,
+        "reference_contexts": [str(d.get("content") or "") for d in tree.documents if d.get("content")],
+        "tags": ["from-trace"],
+    }  # fmt: skip

@@ -75,3 +75,31 @@ def tokens(frame: pd.DataFrame, bucket: str) -> go.Figure:
             hovertemplate="%{y:,} tokens (%{customdata[0]:,} in, %{customdata[1]:,} out)",
         )  # fmt: skip
     return _layout(figure, f"Tokens per {bucket}", "tokens")
+
+
+KIND_COLOURS = {"CHAIN": PALETTE[0], "RETRIEVER": PALETTE[1], "LLM": PALETTE[2], "EMBEDDING": PALETTE[3],
+                "TOOL": PALETTE[4 % len(PALETTE)], "AGENT": PALETTE[5 % len(PALETTE)]}  # fmt: skip
+
+
+def waterfall(spans: pd.DataFrame) -> go.Figure:
+    """A trace's spans on one time axis (ms from its start), top to bottom in tree order, coloured by kind;
+    failed spans are outlined in red."""
+    figure = go.Figure()
+    labels = [f"{i + 1}. {name}" for i, name in enumerate(spans["span"])]  # numbered: names may repeat
+    for kind, rows in spans.assign(label=labels).groupby("kind", sort=False):
+        figure.add_bar(
+            y=rows["label"], x=rows["duration_ms"].clip(lower=0.5), base=rows["offset_ms"], orientation="h",
+            name=str(kind), marker={"color": KIND_COLOURS.get(str(kind), PALETTE[-1]),
+                                    "line": {"color": ["#d62728" if s == "error" else "rgba(0,0,0,0)"
+                                                       for s in rows["status"]], "width": 2}},
+            hovertemplate="%{y}: %{x:.0f} ms from %{base:.0f} ms<extra>" + str(kind) + "</extra>",
+        )  # fmt: skip
+    figure.update_yaxes(autorange="reversed", categoryorder="array", categoryarray=labels)
+    figure.update_xaxes(title="ms from the trace's start", rangemode="tozero")
+    figure.update_layout(
+        height=max(160, 60 + 28 * len(spans)),
+        margin={"l": 10, "r": 10, "t": 30, "b": 10},
+        barmode="overlay",
+        legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0, "font": {"size": 11}},
+    )
+    return figure

@@ -11,11 +11,16 @@ import streamlit as st
 from app.components.formatting import format_count, format_ms
 from app.components.services import UnitOfWorkFactory
 from app.views.run_log import charts
+from app.views.run_log import traces as traces_view
 from workbench.domain.runlog import RunLog
 from workbench.domain.runlog_query import PageCursor, RunLogFacets, RunLogFilter, RunLogSummary
+from workbench.domain.users import UserView
+from workbench.evaluation.datasets import EvalDatasetService
+from workbench.labelling.queues import QueueService
 from workbench.services import runlog as runlog_service
 from workbench.services import users as user_service
 from workbench.services.runlog import RunLogReader
+from workbench.services.traces import TraceService
 
 PRESETS = {
     "Last hour": timedelta(hours=1),
@@ -44,9 +49,24 @@ class SpoolingWriter(Protocol):
     def stats(self) -> SpoolStats: ...
 
 
-def render(*, store: RunLogReader, writer: SpoolingWriter, uow: UnitOfWorkFactory) -> None:
+def render(
+    user: UserView, *, store: RunLogReader, writer: SpoolingWriter, uow: UnitOfWorkFactory, traces: TraceService,
+    queues: QueueService, datasets: EvalDatasetService,
+) -> None:  # fmt: skip
     st.title("Run log")
-    st.caption("Every model, retrieval, embedding and eval call. Times are UTC; time filters have hour resolution.")
+    st.caption("Every model, retrieval, embedding and eval call, and the traces they belong to. Times are UTC.")
+    calls_tab, traces_tab = st.tabs(["Calls", "Traces"])
+    with calls_tab:
+        calls(store, writer, uow)
+    with traces_tab:
+        try:
+            traces_view.render(user, traces=traces, queues=queues, datasets=datasets)
+        except runlog_service.RunLogUnavailable as exc:
+            st.error(str(exc), icon=":material/error:")
+
+
+def calls(store: RunLogReader, writer: SpoolingWriter, uow: UnitOfWorkFactory) -> None:
+    """Calls: filters, figures, charts and pages of logs (time filters have hour resolution)."""
     if writer.spool_pending:
         st.warning(
             f"{writer.stats.waiting_in_spool:,} recent logs are waiting in the local spool because the run-log "
