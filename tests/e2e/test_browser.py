@@ -139,8 +139,31 @@ def test_ask_a_question_and_see_a_streamed_answer_with_its_source(running_app: R
         page.wait_for_timeout(500)
         page.screenshot(path=ARTIFACTS / "chat.png", full_page=True)
         answer = page.get_by_test_id("stChatMessage").nth(1).inner_text()
+
+        # The turn's trace, on the Run log: the list, then its span tree with the passage it retrieved.
+        page.get_by_role("link", name="Run log").click()
+        page.get_by_role("tab", name="Traces").click()
+        expect(page.get_by_text("1 traces, newest first")).to_be_visible(timeout=30_000)
+        page.get_by_role("textbox", name="Open a trace by id").fill(_trace_ids(running_app)[0])
+        page.get_by_role("textbox", name="Open a trace by id").press("Enter")
+        expect(page.get_by_text("3 spans")).to_be_visible(timeout=30_000)
+        expect(page.get_by_text("ms from the trace's start")).to_be_visible(timeout=10_000)  # the timeline drawn
+        page.wait_for_timeout(500)
+        page.screenshot(path=ARTIFACTS / "trace.png", full_page=True)
         browser.close()
     assert len(answer.strip()) > 10
+
+
+def _trace_ids(app: RunningApp) -> list[str]:
+    """The traces the app stored in its embedded run-log server (the chat's turns)."""
+    from pymongo import MongoClient
+
+    state = json.loads((app.data_dir / "mongo-server.json").read_text())
+    client: MongoClient[dict[str, object]] = MongoClient(f"mongodb://127.0.0.1:{state['port']}/", tz_aware=True)
+    try:
+        return [str(doc["trace_id"]) for doc in client["workbench"]["spans"].find({"parent_span_id": None})]
+    finally:
+        client.close()
 
 
 def test_sign_in_open_the_run_log_and_stop_cleanly(running_app: RunningApp) -> None:

@@ -23,8 +23,7 @@ from workbench.services.traces import SpanNode, TraceError, TraceService, TraceT
 
 ALL_SESSIONS = "All sessions"
 NEW_DATASET = "New dataset…"
-KIND_ICONS = {"CHAIN": "🔗", "RETRIEVER": "🔎", "LLM": "💬", "EMBEDDING": "🧮", "TOOL": "🛠", "AGENT": "🤖",
-              "RERANKER": "↕", "GUARDRAIL": "🛡", "EVALUATOR": "⚖"}  # fmt: skip
+INDENT = "│ "  # one level of the tree, in a table cell or an option (plain characters: no icon font needed)
 
 
 def render(user: UserView, *, traces: TraceService, queues: QueueService, datasets: EvalDatasetService) -> None:
@@ -98,12 +97,12 @@ def _trace(user: UserView, trace_id: str, traces: TraceService, queues: QueueSer
 
 
 def _label(node: SpanNode) -> str:
-    return f"{'  ' * node.depth}{KIND_ICONS.get(node.kind, '•')} {node.span['name']} ({node.kind.lower()})"
+    return f"{INDENT * node.depth}{node.span['name']} ({node.kind.lower()})"
 
 
 def _span_rows(nodes: list[SpanNode]) -> pd.DataFrame:
     return pd.DataFrame([
-        {"span": f"{'· ' * node.depth}{KIND_ICONS.get(node.kind, '•')} {node.span['name']}", "kind": node.kind,
+        {"span": f"{INDENT * node.depth}{node.span['name']}", "kind": node.kind,
          "ms": node.span["duration_ms"], "status": node.span["status"], "model": node.span.get("model") or "",
          "tokens": (node.span.get("input_tokens") or 0) + (node.span.get("output_tokens") or 0) or None}
         for node in nodes
@@ -113,7 +112,7 @@ def _span_rows(nodes: list[SpanNode]) -> pd.DataFrame:
 def _timeline(tree: TraceTree) -> pd.DataFrame:
     start = tree.start
     return pd.DataFrame([
-        {"span": f"{'· ' * node.depth}{node.span['name']}", "kind": node.kind, "status": node.span["status"],
+        {"span": f"{INDENT * node.depth}{node.span['name']}", "kind": node.kind, "status": node.span["status"],
          "offset_ms": (node.span["start"] - start).total_seconds() * 1000, "duration_ms": node.span["duration_ms"]}
         for node in tree.nodes
     ])  # fmt: skip
