@@ -3,6 +3,8 @@ the key check, ETags on prompts, errors as JSON bodies that say what was wrong, 
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from tests.integration.api.conftest import ApiWorld
@@ -21,6 +23,27 @@ def test_health_needs_no_key_and_the_openapi_document_lists_the_routes(api_world
         document["paths"]
     )
     assert api_world.client.get(f"{V1}/docs").status_code == 200
+
+
+def test_an_expired_key_is_refused_and_what_it_sent_before_is_kept(
+    api_world: ApiWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from datetime import timedelta
+
+    from workbench.domain.clock import utcnow
+
+    me = api_world.client.get(f"{V1}/me", headers=api_world.as_("analyst")).json()
+    key = api_keys.create_key(api_world.container.uow(), me["id"], "ci", expires_in_days=1).secret
+    body = {"resourceSpans": [{"scopeSpans": [{"spans": [{"traceId": "ab" * 16, "spanId": "cd" * 8, "name": "s",
+            "startTimeUnixNano": str(time.time_ns() - 10**9), "endTimeUnixNano": str(time.time_ns())}]}]}]}  # fmt: skip
+    sent = api_world.client.post("/v1/traces", json=body, headers={"Authorization": f"Bearer {key}"})
+    assert sent.status_code == 200
+    later = utcnow() + timedelta(days=2)
+    monkeypatch.setattr("workbench.services.api_keys.utcnow", lambda: later)
+    refused = api_world.client.get(f"{V1}/me", headers={"Authorization": f"Bearer {key}"})
+    assert refused.status_code == 401 and "expired" in refused.json()["error"]["message"]
+    kept = api_world.client.get(f"{V1}/traces/{'ab' * 16}", headers=api_world.as_("viewer"))
+    assert kept.status_code == 200 and kept.json()["spans"] == 1
 
 
 @pytest.mark.parametrize(
