@@ -102,6 +102,14 @@ class WorkbenchClient:
         body = self._json("POST", "/feedback", json={"message_id": message_id, "rating": rating, "comment": comment})
         return str(body["id"])
 
+    def trace_feedback(
+        self, trace_id: str, *, rating: int | None = None, score: float | None = None, comment: str | None = None
+    ) -> str:
+        """Thumbs (1 or -1), a score from 0 to 1 and/or a comment on a trace your application sent."""
+        body = self._json("POST", "/feedback", json={"trace_id": trace_id, "rating": rating, "score": score,
+                                                      "comment": comment})  # fmt: skip
+        return str(body["id"])
+
     def start_eval_run(self, dataset: str, config: dict[str, Any], **options: Any) -> list[dict[str, Any]]:
         """Runs of a configuration on the server's queue workers (options: version, repeats, name, tags)."""
         body = self._json("POST", "/eval-runs", json={"dataset": dataset, "config": config, **options})

@@ -72,10 +72,16 @@ def test_a_trace_shows_its_spans_passages_and_messages_and_goes_to_a_dataset_and
     assert list(traces_tab(at).dataframe[0].value["trace"]) == ["d" * 32]
     at.selectbox(key="traces_session").select("All sessions").run()
 
+    client: MongoClient[dict[str, object]] = MongoClient(app_env.mongo_url, tz_aware=True)
+    TraceStore(client[app_env.database]).put_feedback({"_id": f"{TRACE}:u9", "trace_id": TRACE, "user_id": "u9",
+                                                       "rating": -1, "score": 0.4, "comment": "**too** vague",
+                                                       "at": datetime.now(UTC)})  # fmt: skip
     at.text_input(key="traces_open").input(TRACE).run()
     assert not at.exception, at.exception
     tab = traces_tab(at)
     assert [s.value for s in tab.subheader] == [f"Trace {TRACE}"]
+    assert "**Feedback** 0 thumbs up · 1 thumbs down · mean score 0.40" in [m.value for m in tab.markdown]
+    assert "\\*\\*too\\*\\* vague" in [c.value for c in tab.caption]  # shown as typed, not as bold
     spans = tab.dataframe[0].value  # an id typed in replaces the list of traces
     assert list(spans["kind"]) == ["CHAIN", "RETRIEVER", "LLM"]
     assert len(tab.get("plotly_chart")) == 1  # the timeline

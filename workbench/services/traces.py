@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
+from workbench.domain.clock import utcnow
 from workbench.domain.traces import attributes, documents_of, messages_of
 from workbench.services.runlog import reading
 
@@ -21,6 +22,9 @@ class SpanSource(Protocol):
     def trace(self, trace_id: str) -> list[dict[str, Any]]: ...
     def recent(self, limit: int = 50, session_id: str | None = None) -> list[dict[str, Any]]: ...
     def sessions(self, limit: int = 50) -> list[dict[str, Any]]: ...
+    def exists(self, trace_id: str) -> bool: ...
+    def put_feedback(self, document: dict[str, Any]) -> None: ...
+    def feedback(self, trace_id: str) -> list[dict[str, Any]]: ...
 
 
 @dataclass
@@ -170,6 +174,29 @@ class TraceService:
         if not spans:
             raise TraceError(f"No trace {trace_id} is stored (trace ids are 32 hex characters).")
         return build_tree(trace_id, spans)
+
+    def give_feedback(
+        self, trace_id: str, user_id: str, *, rating: int | None = None, score: float | None = None,
+        comment: str | None = None,
+    ) -> str:  # fmt: skip
+        """A user's thumbs (1 or -1), score (0 to 1) and comment on a trace; the same user again replaces theirs."""
+        trace_id = trace_id.strip().lower()
+        if rating not in (None, 1, -1):
+            raise ValueError("A rating is 1 (thumbs up) or -1 (thumbs down).")
+        if score is not None and not 0 <= score <= 1:
+            raise ValueError(f"A score lies between 0 and 1; got {score:g}.")
+        if rating is None and score is None and not (comment or "").strip():
+            raise ValueError("Give a rating, a score or a comment.")
+        if not reading(lambda: self._store.exists(trace_id)):
+            raise TraceError(f"No trace {trace_id} is stored (send its spans first, to /v1/traces).")
+        feedback_id = f"{trace_id}:{user_id}"
+        document = {"_id": feedback_id, "trace_id": trace_id, "user_id": user_id, "rating": rating, "score": score,
+                    "comment": (comment or "").strip() or None, "at": utcnow()}  # fmt: skip
+        reading(lambda: self._store.put_feedback(document))
+        return feedback_id
+
+    def feedback(self, trace_id: str) -> list[dict[str, Any]]:
+        return reading(lambda: self._store.feedback(trace_id.strip().lower()))
 
     def eval_item(self, trace_id: str) -> dict[str, Any]:
         return eval_item_of(self.tree(trace_id))

@@ -86,6 +86,7 @@ def _trace(user: UserView, trace_id: str, traces: TraceService, queues: QueueSer
         session = f" · session {plain(str(summary['session_id']))}" if summary["session_id"] else ""
         st.caption(f"{tree.span_count} spans · {format_ms(summary['duration_ms'])} · started {when(tree.start)} UTC"
                    f" · {service}{session}")  # fmt: skip
+        _feedback(traces.feedback(tree.trace_id))
         left, right = st.columns([2, 3])
         left.dataframe(_span_rows(nodes), hide_index=True, key="traces_spans",
                        column_config={"ms": st.column_config.NumberColumn(format="%.0f")})  # fmt: skip
@@ -94,6 +95,20 @@ def _trace(user: UserView, trace_id: str, traces: TraceService, queues: QueueSer
                               format_func=lambda i: _label(nodes[i]))  # fmt: skip
         _span_detail(nodes[picked])
         _actions(user, tree, queues, datasets)
+
+
+def _feedback(given: list[dict[str, Any]]) -> None:
+    """What the application's users said of this trace (POST /api/v1/feedback with its trace id)."""
+    if not given:
+        return
+    up = sum(1 for f in given if f.get("rating") == 1)
+    down = sum(1 for f in given if f.get("rating") == -1)
+    scores = [float(f["score"]) for f in given if f.get("score") is not None]
+    parts = [f"{up} thumbs up", f"{down} thumbs down"] + ([f"mean score {sum(scores) / len(scores):.2f}"]
+                                                          if scores else [])  # fmt: skip
+    st.markdown(f"**Feedback** {' · '.join(parts)}")
+    for comment in [f["comment"] for f in given if f.get("comment")][:5]:
+        st.caption(plain_lines(shorten(str(comment), 300)))
 
 
 def _label(node: SpanNode) -> str:

@@ -137,3 +137,29 @@ def test_a_gzip_bomb_or_an_unknown_encoding_is_refused_and_nothing_is_stored(api
     answer = api_world.client.post("/v1/traces", content=deflated, headers={**headers, "Content-Encoding": "br"})
     assert answer.status_code == 415 and "gzip" in answer.json()["error"]["message"]
     assert api_world.client.get(f"{V1}/traces", headers=api_world.as_("analyst")).json() == []
+
+
+def test_feedback_on_a_trace_is_kept_once_per_user_and_comes_back_with_the_tree(api_world: ApiWorld) -> None:
+    now = time.time()
+    headers = {**api_world.as_("analyst"), "Content-Type": "application/json"}
+    api_world.client.post("/v1/traces", content=otlp_json(span("00000000000000c1", now - 2, now - 1)), headers=headers)
+    first = api_world.client.post(f"{V1}/feedback", json={"trace_id": TRACE, "rating": -1, "comment": "vague"},
+                                  headers=api_world.as_("viewer"))  # fmt: skip
+    assert first.status_code == 201, first.text
+    again = api_world.client.post(f"{V1}/feedback", json={"trace_id": TRACE.upper(), "score": 0.25},
+                                  headers=api_world.as_("viewer"))  # fmt: skip
+    assert again.json()["id"] == first.json()["id"]  # the same user: replaced
+    api_world.client.post(f"{V1}/feedback", json={"trace_id": TRACE, "rating": 1}, headers=api_world.as_("admin"))
+    tree = api_world.client.get(f"{V1}/traces/{TRACE}", headers=api_world.as_("viewer")).json()
+    assert {(f["rating"], f["score"]) for f in tree["feedback"]} == {(1, None), (None, 0.25)}
+
+    cases = [
+        ({"trace_id": "f" * 32, "rating": 1}, 404, "No trace"),
+        ({"trace_id": TRACE}, 422, "Give a rating, a score or a comment"),
+        ({"trace_id": TRACE, "score": 1.5}, 422, "less than or equal to 1"),
+        ({"trace_id": TRACE, "message_id": "m1", "rating": 1}, 422, "either message_id"),
+        ({"message_id": "m1", "score": 0.5}, 422, "without a score"),
+    ]
+    for body, status, reason in cases:
+        answer = api_world.client.post(f"{V1}/feedback", json=body, headers=api_world.as_("viewer"))
+        assert answer.status_code == status and reason in answer.json()["error"]["message"], (body, answer.text)

@@ -98,4 +98,7 @@ def trace(trace_id: str, request: Request, user: UserView = Depends(allowed("run
         tree = _reader(request).tree(trace_id)
     except TraceError as exc:
         raise ApiError(404, str(exc)) from exc
-    return {"trace_id": tree.trace_id, "spans": tree.span_count, "roots": [_node(root) for root in tree.roots]}
+    feedback = [{"user_id": f["user_id"], "rating": f["rating"], "score": f["score"], "comment": f["comment"],
+                 "at": f["at"].isoformat()} for f in _reader(request).feedback(tree.trace_id)]  # fmt: skip
+    return {"trace_id": tree.trace_id, "spans": tree.span_count, "roots": [_node(root) for root in tree.roots],
+            "feedback": feedback}  # fmt: skip

@@ -12,17 +12,20 @@ from pymongo.database import Database
 from pymongo.errors import BulkWriteError
 
 COLLECTION = "spans"
+FEEDBACK = "trace_feedback"  # one document per trace and user: an application's users rating what it answered
 DUPLICATE_KEY = 11000
 
 
 class TraceStore:
     def __init__(self, database: Database[dict[str, Any]]) -> None:
         self._spans = database[COLLECTION]
+        self._feedback = database[FEEDBACK]
 
     def ensure_indexes(self) -> None:
         self._spans.create_index([("trace_id", ASCENDING), ("start", ASCENDING)])
         self._spans.create_index([("start", DESCENDING)])
         self._spans.create_index([("session_id", ASCENDING), ("start", ASCENDING)], sparse=True)
+        self._feedback.create_index([("trace_id", ASCENDING)])
 
     def add(self, spans: Sequence[Mapping[str, Any]]) -> tuple[int, int]:
         """Store spans (each with `_id` = trace_id:span_id); returns (stored now, already stored)."""
@@ -59,3 +62,13 @@ class TraceStore:
             {"$limit": limit},
         ]  # fmt: skip
         return list(self._spans.aggregate(pipeline))
+
+    def exists(self, trace_id: str) -> bool:
+        return self._spans.find_one({"trace_id": trace_id}, {"_id": 1}) is not None
+
+    def put_feedback(self, document: Mapping[str, Any]) -> None:
+        """Store a user's feedback on a trace (`_id` = trace:user): a second rating by the same user replaces it."""
+        self._feedback.replace_one({"_id": document["_id"]}, dict(document), upsert=True)
+
+    def feedback(self, trace_id: str) -> list[dict[str, Any]]:
+        return list(self._feedback.find({"trace_id": trace_id}).sort([("at", ASCENDING)]))
