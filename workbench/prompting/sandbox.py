@@ -2,8 +2,11 @@
 
 `ENVIRONMENT` is the one immutable sandboxed environment (StrictUndefined, no autoescape) every prompt compiles in.
 Operators, calls, filters and captured blocks are checked against MAX_RENDERED_CHARS; repetition, powers and format
-widths are refused before they are built; every `{% for %}` counts its steps against MAX_LOOP_STEPS (the compiler
-wraps each loop's iterable in the LOOP_FILTER filter), shared by all loops of one render inside `loop_budget()`.
+widths are refused before they are built. The work of one render is bounded inside `render_budget()`: every
+`{% for %}` step (the compiler wraps each loop's iterable in the LOOP_FILTER filter) and every call (a macro, a
+`caller()`, a recursive `loop()`, a method) counts against MAX_WORK_STEPS, macros nest at most MAX_CALL_DEPTH deep,
+and past MAX_RENDER_SECONDS the next counted step stops the render: a template with no loop at all, such as a macro
+calling itself twice per level, is refused like a loop that runs too long.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 import functools
 import math
 import re
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -20,29 +24,49 @@ from jinja2 import StrictUndefined, nodes
 from jinja2.compiler import CodeGenerator, Frame
 from jinja2.exceptions import SecurityError
 from jinja2.filters import do_center, do_format, do_indent
-from jinja2.runtime import Context
+from jinja2.runtime import Context, LoopContext, Macro
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 MAX_RENDERED_CHARS = 200_000  # a rendered prompt, and any string or list a template builds on the way
-MAX_LOOP_STEPS = 100_000  # loop iterations in one render, all loops together
+MAX_WORK_STEPS = 100_000  # loop iterations and calls in one render, all together
+MAX_CALL_DEPTH = 50  # macros (and caller blocks) called inside one another
+MAX_RENDER_SECONDS = 2.0  # the last resort: a render still going after this stops at its next counted step
 LOOP_FILTER = "_counted_loop"  # wraps every {% for %} iterable at compile time (see `compiler.compile_source`)
 _MAX_INT_BITS = 10_000  # about 3,000 decimal digits
 
-# Every render gets its own count of loop steps; None outside `loop_budget` (each loop then counts alone).
-_LOOP_STEPS: ContextVar[list[int] | None] = ContextVar("prompt_loop_steps", default=None)
+# Every render gets its own budget; None outside `render_budget` (each loop then counts alone, calls not at all).
+_BUDGET: ContextVar[_Budget | None] = ContextVar("prompt_render_budget", default=None)
 _PERCENT_SPEC = re.compile(r"%(?:\([^)]*\))?[-#0 +]*(\*|\d+)?(?:\.(\*|\d+))?")
 _BRACE_SPEC = re.compile(r"\{[^{}]*:((?:[^{}]|\{[^{}]*\})*)\}")
 _T = TypeVar("_T")
 
 
+class _Budget:
+    __slots__ = ("deadline", "depth", "seconds", "steps")
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.steps = 0
+        self.depth = 0
+        self.deadline = time.monotonic() + seconds
+
+    def spend(self, what: str) -> None:
+        self.steps += 1
+        if self.steps > MAX_WORK_STEPS:
+            raise SecurityError(f"more than {MAX_WORK_STEPS:,} loop steps and calls ({what} went past the limit)")
+        if not self.steps & 0xFF and time.monotonic() > self.deadline:  # the clock is read every 256 steps
+            raise SecurityError(f"rendering took longer than {self.seconds:g} s")
+
+
 @contextmanager
-def loop_budget() -> Iterator[None]:
-    """Count the loop steps of everything rendered inside together, against MAX_LOOP_STEPS."""
-    steps = _LOOP_STEPS.set([0])
+def render_budget(seconds: float | None = None) -> Iterator[None]:
+    """Count the loop steps and calls of everything rendered inside together, against MAX_WORK_STEPS, with a
+    deadline of `seconds` (default MAX_RENDER_SECONDS)."""
+    token = _BUDGET.set(_Budget(MAX_RENDER_SECONDS if seconds is None else seconds))
     try:
         yield
     finally:
-        _LOOP_STEPS.reset(steps)
+        _BUDGET.reset(token)
 
 
 # -- the checks ---------------------------------------------------------------------------------------------------
@@ -120,11 +144,9 @@ def _checked_filter(function: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _counted_loop(iterable: Iterable[_T]) -> Iterator[_T]:
-    steps = _LOOP_STEPS.get() or [0]
+    budget = _BUDGET.get() or _Budget(MAX_RENDER_SECONDS)
     for item in iterable:
-        steps[0] += 1
-        if steps[0] > MAX_LOOP_STEPS:
-            raise SecurityError(f"more than {MAX_LOOP_STEPS:,} loop steps")
+        budget.spend("a loop")
         yield item
 
 
@@ -183,7 +205,22 @@ class PromptEnvironment(ImmutableSandboxedEnvironment):
         values = [*args, *kwargs.values()]
         if isinstance(getattr(obj, "__self__", None), str):  # 'x'.ljust(10**9), 'x'.zfill(10**9), ...
             _check_format("%*s", values)
-        return _bounded(super().call(context, obj, *args, **kwargs))
+        budget = _BUDGET.get()
+        if budget is None:
+            return _bounded(super().call(context, obj, *args, **kwargs))
+        nests = isinstance(obj, Macro | LoopContext)  # macros, caller blocks, loop(): the calls that recurse
+        budget.spend(f"a call of {getattr(obj, 'name', None) or type(obj).__name__}")
+        if nests:
+            budget.depth += 1
+            if budget.depth > MAX_CALL_DEPTH:
+                raise SecurityError(
+                    f"macros nested more than {MAX_CALL_DEPTH} deep (a macro or recursive loop calling itself?)"
+                )
+        try:
+            return _bounded(super().call(context, obj, *args, **kwargs))
+        finally:
+            if nests:
+                budget.depth -= 1
 
     def wrap_str_format(self, value: Any) -> Callable[..., str] | None:
         wrapped = super().wrap_str_format(value)

@@ -39,12 +39,12 @@ from workbench.prompting.front_matter import (
     check_front_matter,
     read_front_matter,
 )
-from workbench.prompting.sandbox import MAX_LOOP_STEPS, MAX_RENDERED_CHARS, loop_budget
+from workbench.prompting.sandbox import MAX_RENDERED_CHARS, MAX_WORK_STEPS, render_budget
 
 __all__ = [
     "FRONT_MATTER_FIELDS",
-    "MAX_LOOP_STEPS",
     "MAX_RENDERED_CHARS",
+    "MAX_WORK_STEPS",
     "PARAMETER_RANGES",
     "FrontMatterProblem",
     "MissingVariables",
@@ -118,7 +118,7 @@ class PromptTemplate:
             missing = [name for name, problem in problems.items() if problem == "required"]
             extra = [name for name, problem in problems.items() if problem != "required"]
             raise (MissingVariables if missing else VariableErrors)(self.name, missing, extra)
-        with loop_budget():
+        with render_budget():  # one budget of work and time for both parts
             system = self._render("system", values, MAX_RENDERED_CHARS)
             return system, self._render("body", values, MAX_RENDERED_CHARS - len(system))
 
