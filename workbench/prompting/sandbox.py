@@ -15,15 +15,17 @@ import functools
 import math
 import re
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+import types
+from collections.abc import Callable, ItemsView, Iterable, Iterator, KeysView, Mapping, ValuesView
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any, TypeVar
 
-from jinja2 import StrictUndefined, nodes
+from jinja2 import StrictUndefined, Undefined, nodes
 from jinja2.compiler import CodeGenerator, Frame
 from jinja2.exceptions import SecurityError
 from jinja2.filters import do_center, do_format, do_indent
+from jinja2.nodes import EvalContext
 from jinja2.runtime import Context, LoopContext, Macro
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
@@ -82,6 +84,26 @@ def _bounded(value: _T) -> _T:
     return value
 
 
+_PLAIN = (str, int, float, bool, type(None), Undefined)
+
+
+def _shown(value: _T, depth: int = 0) -> _T:
+    """A value a prompt may show: text, numbers, and lists or mappings of them. A function, a class, a module or any
+    other object would print its Python form (`<function safe_range at 0x7f...>`): the sandbox's insides."""
+    if isinstance(value, _PLAIN):
+        return value
+    if isinstance(value, range):
+        return value
+    if isinstance(value, list | tuple | set | frozenset | dict | KeysView | ValuesView | ItemsView) and depth < 4:
+        for item in value.items() if isinstance(value, dict) else value:
+            for part in item if isinstance(value, dict) else (item,):
+                _shown(part, depth + 1)
+        return value
+    functions = (types.FunctionType, types.BuiltinFunctionType, types.MethodType, functools.partial)
+    kind = "a function" if isinstance(value, functions) else f"a {type(value).__name__} object"
+    raise SecurityError(f"a template shows text, numbers and lists of them, not {kind}")
+
+
 def _check_product(left: Any, right: Any) -> None:
     if isinstance(left, int) and isinstance(right, int):
         if left.bit_length() + right.bit_length() > _MAX_INT_BITS:
@@ -103,7 +125,9 @@ def _check_power(base: Any, exponent: Any) -> None:
 
 
 def _check_format(text: Any, values: Iterable[Any]) -> None:
-    """Refuse format widths that would build a huge string, like '%999999999s' or '{:>999999999}'."""
+    """Refuse format widths that would build a huge string, like '%999999999s' or '{:>999999999}', and values a
+    prompt may not show."""
+    values = [_shown(value) for value in values]
     if not isinstance(text, str):
         return
     numbers = [n for m in _PERCENT_SPEC.finditer(text) for n in m.groups() if n]
@@ -135,6 +159,24 @@ def _format(value: str, *args: Any, **kwargs: Any) -> str:
     return do_format(value, *args, **kwargs)
 
 
+def _showing(function: Callable[..., Any]) -> Callable[..., Any]:
+    """A filter that turns its input into text: the input must be something a prompt may show."""
+
+    @functools.wraps(function)
+    def checked(*args: Any, **kwargs: Any) -> Any:
+        given = list(args)
+        for index, value in enumerate(given):
+            if isinstance(value, EvalContext | Context):  # what pass_context / pass_eval_context put first
+                continue
+            if isinstance(value, Iterator):  # a generator (map, select): listed once, checked, then handed on
+                given[index] = list(value)
+            _shown(given[index])
+            break
+        return function(*given, **kwargs)
+
+    return checked
+
+
 def _checked_filter(function: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(function)  # keeps Jinja's pass_context / pass_eval_context marks
     def checked(*args: Any, **kwargs: Any) -> Any:
@@ -154,12 +196,16 @@ def _counted_loop(iterable: Iterable[_T]) -> Iterator[_T]:
 
 
 class _CodeGenerator(CodeGenerator):
-    """Compiles `a ~ b` through a length check: the sandbox has no hook for the `~` operator."""
+    """Compiles `a ~ b` through a length check and a check of what it shows: the sandbox has no hook for `~`."""
 
     def visit_Concat(self, node: nodes.Concat, frame: Frame) -> None:
-        self.write("environment.bounded(")
-        super().visit_Concat(node, frame)
-        self.write(")")
+        # As Jinja's own, with each operand checked to be something a prompt may show (autoescape is always off).
+        self.write("environment.bounded(str_join((")
+        for arg in node.nodes:
+            self.write("environment.shown(")
+            self.visit(arg, frame)
+            self.write("), ")
+        self.write(")))")
 
 
 class PromptEnvironment(ImmutableSandboxedEnvironment):
@@ -174,10 +220,12 @@ class PromptEnvironment(ImmutableSandboxedEnvironment):
     code_generator_class = _CodeGenerator
 
     def __init__(self) -> None:
-        super().__init__(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False)
+        super().__init__(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False, finalize=_shown)
         for name in ("lipsum", "cycler", "joiner"):  # not needed in prompts, and the classic SSTI stepping stones
             del self.globals[name]
         self.filters.update(center=_center, indent=_indent, format=_format)
+        for name in ("string", "pprint", "join", "tojson", "list", "safe", "e", "escape", "forceescape", "urlencode"):
+            self.filters[name] = _showing(self.filters[name])
         self.filters = {name: _checked_filter(function) for name, function in self.filters.items()}
         self.filters[LOOP_FILTER] = _counted_loop
 
@@ -189,6 +237,9 @@ class PromptEnvironment(ImmutableSandboxedEnvironment):
 
     def bounded(self, value: _T) -> _T:
         return _bounded(value)
+
+    def shown(self, value: _T) -> _T:
+        return _shown(value)
 
     def call_binop(self, context: Context, operator: str, left: Any, right: Any) -> Any:
         if operator == "*":

@@ -89,16 +89,37 @@ def test_the_attributes_of_values_are_guarded_too() -> None:
         _render("{{ question.nothing }}", question="q")
 
 
+def test_what_the_sandbox_renders_holds_no_internals() -> None:
+    rendered = _render("{{ ['a']|map(attribute='__class__')|list }}")  # an undefined value, not the class
+    assert "class" not in rendered and "__" not in rendered and "0x" not in rendered
+
+
 @pytest.mark.parametrize(
-    "payload",
+    ("payload", "kind"),
     [
-        "{{ self }}",  # the template reference itself: nothing behind it is reachable (see above)
-        "{{ ['a']|map(attribute='__class__')|list }}",  # the sandbox answers an undefined value, not the class
+        ("{{ self }}", "a TemplateReference object"),
+        ("{{ range }}", "a function"),
+        ("{{ range|string }}", "a function"),
+        ("{{ [range]|join(',') }}", "a function"),
+        ("{{ 'x' ~ namespace }}", "a type object"),
+        ("{{ '%s'|format(range) }}", "a function"),
+        ("{{ '{}'.format(range) }}", "a function"),
+        ("{% set n = namespace(a=1) %}{{ n }}", "a Namespace object"),
+        ("{% for x in [1] %}{{ loop }}{% endfor %}", "a LoopContext object"),
     ],
 )
-def test_what_the_sandbox_renders_holds_no_internals(payload: str) -> None:
-    rendered = _render(payload)
-    assert "class" not in rendered and "__" not in rendered and "0x" not in rendered
+def test_objects_are_not_shown_in_their_python_form(payload: str, kind: str) -> None:
+    with pytest.raises(TemplateError, match=f"a template shows text, numbers and lists of them, not {kind}"):
+        _render(payload)
+
+
+def test_text_numbers_lists_ranges_and_mappings_still_show() -> None:
+    body = (
+        "{{ range(3)|list }} {{ range(3)|join(',') }} {{ {'a': [1, 2.5, none]} }} {{ x|map('upper')|join }} "
+        "{{ 'n=%d'|format(2) }} {{ '{}!'.format(x[0]) }} {{ true ~ 1 }}"
+    )
+    rendered = _render(body, x=["a", "b"])
+    assert rendered == "[0, 1, 2] 0,1,2 {'a': [1, 2.5, None]} AB n=2 a! True1"
 
 
 def test_powers_are_evaluated_left_to_right_and_stay_small() -> None:
