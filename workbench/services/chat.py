@@ -238,16 +238,16 @@ class ChatService:
                 stream.close()
             self._finish(turn, request, stream, prompt, parameters, run_id)
             if turn._trace is not None:
-                turn._trace.llm(
-                    started, model=request.model_id, provider=getattr(stream, "provider", "") or "",
-                    messages=messages, output=stream.text if stream is not None else "", prompt=prompt,
-                    variables=variables, parameters=parameters, input_tokens=getattr(stream, "input_tokens", None),
-                    output_tokens=getattr(stream, "output_tokens", None),
-                    error=str(turn.error) if turn.error else None,
-                )  # fmt: skip
-                answer = turn.answer.content if turn.answer is not None else ""
-                self._emit(turn._trace, turn.question.content, answer, request,
-                           str(turn.error) if turn.error else None)  # fmt: skip
+                self._emit(turn._trace, turn.question.content, turn.answer.content if turn.answer else "", request,
+                           str(turn.error) if turn.error else None,
+                           llm=lambda trace: trace.llm(
+                               started, model=request.model_id, provider=getattr(stream, "provider", "") or "",
+                               messages=messages, output=stream.text if stream is not None else "", prompt=prompt,
+                               variables=variables, parameters=parameters,
+                               input_tokens=getattr(stream, "input_tokens", None),
+                               output_tokens=getattr(stream, "output_tokens", None),
+                               error=str(turn.error) if turn.error else None,
+                           ))  # fmt: skip
 
     def _finish(
         self, turn: ChatTurn, request: ChatRequest, stream: Any, prompt: tuple[str, int | None],
@@ -280,9 +280,15 @@ class ChatService:
                 output_tokens=getattr(stream, "output_tokens", None), latency_ms=getattr(stream, "latency_ms", None),
             )  # fmt: skip
 
-    def _emit(self, trace: TurnTrace, question: str, answer: str, request: ChatRequest, error: str | None) -> None:
-        """Hand the turn's span tree to the run-log writer; tracing never fails a turn."""
+    def _emit(
+        self, trace: TurnTrace, question: str, answer: str, request: ChatRequest, error: str | None,
+        llm: Callable[[TurnTrace], None] | None = None,
+    ) -> None:  # fmt: skip
+        """Add the model call's span (`llm`), then hand the turn's span tree to the run-log writer; tracing never
+        fails a turn."""
         try:
+            if llm is not None:
+                llm(trace)
             spans = trace.finish(question, answer, kb=request.knowledge_base, model=request.model_id, error=error)
             self._runlog.log_spans(spans)
         except Exception as exc:  # noqa: BLE001 - the answer is stored already; only its trace is missing

@@ -218,3 +218,15 @@ def test_tracing_that_fails_never_fails_the_turn(setup: Any) -> None:
     recorder.log_spans = broken
     turn, text = ask(service, user_id)
     assert turn.error is None and text and turn.answer is not None
+
+
+def test_a_span_that_cannot_be_built_never_fails_the_turn(setup: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from workbench.services.chat_trace import TurnTrace
+
+    def broken(self: TurnTrace, *args: Any, **kwargs: Any) -> None:
+        raise TypeError("unexpected stream")
+
+    monkeypatch.setattr(TurnTrace, "llm", broken)
+    service, _, _, recorder, user_id = setup
+    turn, text = ask(service, user_id)
+    assert turn.error is None and text and turn.answer is not None and recorder.spans == []
