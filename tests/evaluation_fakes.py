@@ -53,3 +53,19 @@ class ScriptedPipeline:
             contexts = ["Unrelated passage.", f"Document {i % 3}: fact {i} is {i * 7} units."]
         return PipelineAnswer(answer=answer, contexts=[{"text": c, "source": "doc", "score": 0.5} for c in contexts],
                               latency_ms=1.0, output_tokens=len(answer.split()))  # fmt: skip
+
+
+def seed_good_and_bad_runs(uow_factory: Callable[[], Any]) -> dict[str, str]:
+    """Two completed runs over the 12 facts: model "good" answers with the reference, "bad" mostly does not."""
+    from tests.playground_fakes import Recorder
+    from workbench.evaluation.datasets import EvalDatasetService
+    from workbench.evaluation.runs import EvalRunService
+
+    EvalDatasetService(uow_factory).import_items("facts", SAMPLE_ITEMS, source="test", actor="ana")
+    service = EvalRunService(uow_factory, ScriptedPipeline(), Recorder())
+    ids = {}
+    for model in ("good", "bad"):
+        config = EvalConfig(model=model, knowledge_base="kb", name=f"{model} model", tags=(model,))
+        (created,) = service.create_run("facts", config, actor="ana")
+        ids[model] = service.execute(created.id).id
+    return ids

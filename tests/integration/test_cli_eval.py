@@ -15,13 +15,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner, Result
 
-from tests.evaluation_fakes import SAMPLE_ITEMS, ScriptedPipeline
-from tests.playground_fakes import Recorder
+from tests.evaluation_fakes import seed_good_and_bad_runs
 from tests.workers import running_worker, wait_until
 from workbench.cli import app
 from workbench.evaluation.config import EvalConfig
-from workbench.evaluation.datasets import EvalDatasetService
-from workbench.evaluation.runs import EvalRunService
 from workbench.storage.sql import migrate
 from workbench.storage.sql.engine import build_engine, build_session_factory
 from workbench.storage.sql.uow import SqlUnitOfWork
@@ -84,14 +81,7 @@ def data_uow(isolated_environment: Path) -> Iterator[UowFactory]:
 @pytest.fixture
 def seeded(data_uow: UowFactory) -> dict[str, str]:
     """Two completed runs over the 12 facts: model "good" answers with the reference, "bad" mostly does not."""
-    EvalDatasetService(data_uow).import_items("facts", SAMPLE_ITEMS, source="test", actor="ana")
-    service = EvalRunService(data_uow, ScriptedPipeline(), Recorder())
-    ids = {}
-    for model in ("good", "bad"):
-        config = EvalConfig(model=model, knowledge_base="kb", name=f"{model} model", tags=(model,))
-        (created,) = service.create_run("facts", config, actor="ana")
-        ids[model] = service.execute(created.id).id
-    return ids
+    return seed_good_and_bad_runs(data_uow)
 
 
 def write(path: Path, text: str) -> str:

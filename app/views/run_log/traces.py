@@ -14,6 +14,7 @@ from app.components.formatting import format_ms, shorten, when
 from app.components.markdown import plain, plain_lines
 from app.views.run_log import charts
 from workbench.domain.access import can_open
+from workbench.domain.traces import attributes
 from workbench.domain.users import UserView
 from workbench.evaluation.datasets import EvalDatasetError, EvalDatasetService
 from workbench.labelling.queues import QueueService
@@ -55,7 +56,7 @@ def _pick(roots: list[dict[str, Any]]) -> str | None:
         {"time (UTC)": span["start"].strftime("%Y-%m-%d %H:%M:%S"), "name": span["name"],
          "service": span.get("service") or "", "session": span.get("session_id") or "",
          "status": span["status"], "duration ms": span["duration_ms"],
-         "input": shorten(_attribute(span, "input.value"), 80), "trace": span["trace_id"]}
+         "input": shorten(str(attributes(span).get("input.value") or ""), 80), "trace": span["trace_id"]}
         for span in roots
     ])  # fmt: skip
     st.caption(f"{len(roots)} traces, newest first. Pick one to see its spans.")
@@ -65,10 +66,6 @@ def _pick(roots: list[dict[str, Any]]) -> str | None:
     )  # fmt: skip
     rows = selection.selection.rows if selection else []
     return str(roots[rows[0]]["trace_id"]) if rows else None
-
-
-def _attribute(span: dict[str, Any], key: str) -> str:
-    return str(next((p["value"] for p in span.get("attributes", []) if p["key"] == key), "") or "")
 
 
 def _trace(user: UserView, trace_id: str, traces: TraceService, queues: QueueService,

@@ -13,16 +13,12 @@ import pytest
 import uvicorn
 from fastapi.testclient import TestClient
 
-from tests.evaluation_fakes import SAMPLE_ITEMS, ScriptedPipeline
-from tests.playground_fakes import Recorder
+from tests.evaluation_fakes import seed_good_and_bad_runs
 from tests.workers import wait_until
 from workbench.api.app import create_api
 from workbench.bootstrap import Container, build_container
 from workbench.config import get_settings
 from workbench.domain.users import Role
-from workbench.evaluation.config import EvalConfig
-from workbench.evaluation.datasets import EvalDatasetService
-from workbench.evaluation.runs import EvalRunService
 from workbench.services import api_keys, users
 from workbench.storage.runlog.embedded import free_port
 from workbench.storage.sql import migrate
@@ -86,12 +82,4 @@ def served(api_world: ApiWorld) -> Iterator[str]:
 @pytest.fixture
 def seeded_runs(api_world: ApiWorld) -> dict[str, str]:
     """Two completed runs over the 12 facts: "good" answers with the reference, "bad" mostly does not."""
-    uow = api_world.container.uow
-    EvalDatasetService(uow).import_items("facts", SAMPLE_ITEMS, source="test", actor="ana")
-    service = EvalRunService(uow, ScriptedPipeline(), Recorder())
-    ids = {}
-    for model in ("good", "bad"):
-        config = EvalConfig(model=model, knowledge_base="kb", name=f"{model} model", tags=(model,))
-        (created,) = service.create_run("facts", config, actor="ana")
-        ids[model] = service.execute(created.id).id
-    return ids
+    return seed_good_and_bad_runs(api_world.container.uow)

@@ -59,7 +59,7 @@ def _node(node: SpanNode) -> dict[str, Any]:
     shown = {key: value for key, value in span.items() if key not in ("_id", "attributes", "events")}
     shown["start"], shown["end"] = span["start"].isoformat(), span["end"].isoformat()
     shown["attributes"] = node.attributes
-    shown["events"] = [{"name": e["name"], "attributes": {p["key"]: p["value"] for p in e["attributes"]}}
+    shown["events"] = [{"name": e["name"], "attributes": attributes(e)}
                        for e in span.get("events", [])]  # fmt: skip
     shown["children"] = [_node(child) for child in node.children]
     return shown
