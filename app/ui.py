@@ -11,13 +11,17 @@ from __future__ import annotations
 import hashlib
 import os
 from dataclasses import dataclass
+from typing import Any
 
 import streamlit as st
 
 from workbench.bootstrap import Container, build_container
-from workbench.domain.access import can_open
+from workbench.config import Settings
+from workbench.domain.access import SERVICE_ROLES, Guarded, can_open
 from workbench.domain.users import Role, UserView
+from workbench.llm.catalog import ModelCatalog
 from workbench.services import users as user_service
+from workbench.services.directory import UserDirectory
 
 AUTH_KEY = "auth_user_id"
 
@@ -75,3 +79,40 @@ def require_page(page: str) -> UserView:
         st.stop()
     assert user is not None
     return user
+
+
+class PageServices:
+    """The container's services as one signed-in user may use them: each is `Guarded` by the user's role.
+
+    Pages take their services from here, never from the container, so a view that asks for something the role may
+    not do (a viewer saving a prompt, an annotator adjudicating) is refused by `domain.access.SERVICE_ROLES` even if
+    the view forgot to hide the button.
+    """
+
+    def __init__(self, container: Container, user: UserView) -> None:
+        self._container, self._user = container, user
+
+    def __getattr__(self, name: str) -> Any:
+        if name not in SERVICE_ROLES:
+            raise AttributeError(f"pages are not handed the container's {name!r}; add it to SERVICE_ROLES first")
+        return Guarded(getattr(self._container, name), name, self._user.role)
+
+    @property
+    def settings(self) -> Settings:
+        return self._container.settings
+
+    @property
+    def catalog(self) -> ModelCatalog:
+        return self._container.llm_runtime.catalog
+
+    @property
+    def users(self) -> Any:
+        return Guarded(UserDirectory(self._container.uow, self._user.id), "users", self._user.role)
+
+    def system_status(self) -> Any:
+        """Checks the stores when called (the Admin page's System tab)."""
+        return Guarded(self._container.system_status(), "system_status", self._user.role)
+
+
+def services(user: UserView) -> PageServices:
+    return PageServices(container(), user)

@@ -6,4 +6,4 @@ from app import ui
 from app.views import account
 
 me = ui.require_page("account")
-account.render(me, uow=ui.container().uow)
+account.render(me, users=ui.services(me).users)

@@ -6,5 +6,5 @@ from app import ui
 from app.views import admin
 
 me = ui.require_page("admin")
-c = ui.container()
-admin.render(me, uow=c.uow, status=c.system_status)
+c = ui.services(me)
+admin.render(me, users=c.users, status=c.system_status)

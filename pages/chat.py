@@ -6,5 +6,5 @@ from app import ui
 from app.views import chat
 
 me = ui.require_page("chat")
-c = ui.container()
-chat.render(me, chat=c.chat, catalog=c.llm_runtime.catalog, rag=c.rag, settings=c.settings)
+c = ui.services(me)
+chat.render(me, chat=c.chat, catalog=c.catalog, rag=c.rag, settings=c.settings)

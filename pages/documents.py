@@ -5,6 +5,6 @@ from __future__ import annotations
 from app import ui
 from app.views import documents
 
-ui.require_page("documents")
-c = ui.container()
+me = ui.require_page("documents")
+c = ui.services(me)
 documents.render(rag=c.rag, settings=c.settings.rag)

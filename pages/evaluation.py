@@ -6,6 +6,6 @@ from __future__ import annotations
 from app import ui
 from app.views import evaluation
 
-ui.require_page("evaluation")
-c = ui.container()
+me = ui.require_page("evaluation")
+c = ui.services(me)
 evaluation.render(reports=c.eval_reports, runs=c.eval_runs, jobs=c.eval_jobs)

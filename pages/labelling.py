@@ -6,5 +6,5 @@ from app import ui
 from app.views import labelling
 
 user = ui.require_page("labelling")
-c = ui.container()
+c = ui.services(user)
 labelling.render(user, annotation=c.annotation, label_queues=c.label_queues)

@@ -6,8 +6,8 @@ from app import ui
 from app.views import playground
 
 me = ui.require_page("playground")
-c = ui.container()
+c = ui.services(me)
 playground.render(
     me, playground=c.playground, jobs=c.playground_jobs, tries=c.playground_tries, prompts=c.prompts,
-    catalog=c.llm_runtime.catalog, settings=c.settings.playground,
+    catalog=c.catalog, settings=c.settings.playground,
 )  # fmt: skip

@@ -6,4 +6,4 @@ from app import ui
 from app.views import prompts
 
 user = ui.require_page("prompts")
-prompts.render(user, registry=ui.container().prompts)
+prompts.render(user, registry=ui.services(user).prompts)

@@ -9,8 +9,8 @@ from app import ui
 from app.views import review
 
 user = ui.require_page("review")
-c = ui.container()
+c = ui.services(user)
 review.render(
     user, label_queues=c.label_queues, review=c.review, playground=c.playground, rag=c.rag,
-    catalog=c.llm_runtime.catalog, uow=c.uow,
+    catalog=c.catalog, users=c.users,
 )  # fmt: skip

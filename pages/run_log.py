@@ -7,8 +7,8 @@ from app import ui
 from app.views import run_log
 
 user = ui.require_page("run_log")
-c = ui.container()
+c = ui.services(user)
 run_log.render(
-    user, store=c.runlog_store, writer=c.runlog_writer, uow=c.uow, traces=c.trace_reader, queues=c.label_queues,
+    user, store=c.runlog_store, writer=c.runlog_writer, users=c.users, traces=c.trace_reader, queues=c.label_queues,
     datasets=c.eval_datasets,
 )  # fmt: skip

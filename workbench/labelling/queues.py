@@ -9,6 +9,7 @@ from workbench.domain.clock import utcnow
 from workbench.domain.ids import new_id
 from workbench.domain.users import Role
 from workbench.labelling.rubrics import Rubric, RubricError
+from workbench.labelling.sources import ChatSource, chat_items, playground_items
 from workbench.labelling.views import (
     Actor,
     AnnotatorProgress,
@@ -145,6 +146,16 @@ class QueueService:
             _release(held, "released by a reviewer: open too long")
             uow.commit()
             return len(held)
+
+    def chat_drafts(self, actor: Actor, source: ChatSource) -> list[ItemDraft]:
+        """Chat answers matching the filters, as items a reviewer may add to a queue (they hold others' chats)."""
+        require_reviewer(actor)
+        return chat_items(self._uow(), source)
+
+    def playground_drafts(self, actor: Actor, run_id: str) -> list[ItemDraft]:
+        """A playground run's finished cells, one item per row and variant."""
+        require_reviewer(actor)
+        return playground_items(self._uow(), run_id)
 
     def add_items(self, actor: Actor, queue_id: str, drafts: Sequence[ItemDraft]) -> tuple[int, int]:
         """Add items; a source record already in the queue is skipped. Returns (added, already there)."""

@@ -5,6 +5,7 @@ Every failure is a `BadDocument` with a reason a user can act on; nothing here t
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import json
@@ -14,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import Any
 
+from workbench.rag.archives import check_archive
 from workbench.rag.errors import BadDocument
 
 MIME_TYPES = {
@@ -28,6 +30,8 @@ MIME_TYPES = {
     ".jsonl": "application/jsonl",
 }
 SUPPORTED_SUFFIXES = tuple(MIME_TYPES)
+_ARCHIVES = frozenset({".docx"})  # zips, bounded in what they unpack to before their parser opens them
+_SNIFF_BYTES = 8192  # how much of a file is looked at to tell text from binary
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +72,10 @@ def load_document(source: str, data: bytes, *, max_bytes: int) -> LoadedDocument
         supported = ", ".join(SUPPORTED_SUFFIXES)
         kind = f"'{suffix}'" if suffix else "without an extension"
         raise BadDocument(source, f"unsupported file type {kind} (supported: {supported})")
+    if not data:  # said plainly: each parser has its own way of failing on nothing ("File is not a zip file")
+        raise BadDocument(source, "the file is empty (0 bytes): pick the right file, or save it again before uploading")
+    if suffix in _ARCHIVES:
+        check_archive(source, data, max_bytes)
     title, parts = loader(source, data)
     parts = [Part(_tidy(part.text), part.metadata) for part in parts]
     parts = [part for part in parts if part.text]
@@ -81,14 +89,31 @@ def load_document(source: str, data: bytes, *, max_bytes: int) -> LoadedDocument
 
 
 def _decode(source: str, data: bytes) -> str:
-    if b"\x00" in data[:8192]:
-        raise BadDocument(source, "binary content, not text")
+    if b"\x00" in data[:_SNIFF_BYTES]:
+        raise BadDocument(source, _nul_reason(source, data[:_SNIFF_BYTES]))
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise BadDocument(
             source, f"not UTF-8 text (byte {data[exc.start]:#04x} at offset {exc.start}); save it as UTF-8"
         ) from exc
+
+
+def _nul_reason(source: str, sample: bytes) -> str:
+    """Why a file with NUL bytes is refused: text saved as UTF-16 (Notepad's "Unicode") is told from binary data."""
+    if _looks_utf16(sample):
+        return "UTF-16 text, not UTF-8; save it as UTF-8 (Notepad: Save as > Encoding UTF-8) and upload it again"
+    suffix = PurePosixPath(source).suffix.lower()
+    return f"binary content, not text; is it another kind of file renamed {suffix}?"
+
+
+def _looks_utf16(sample: bytes) -> bool:
+    """A UTF-16 byte order mark, or Latin text in UTF-16: a NUL in nearly every other byte and almost none between."""
+    if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return True
+    half = len(sample) // 2
+    fewer, more = sorted((sample[0::2].count(0), sample[1::2].count(0)))
+    return half >= 2 and more >= 0.8 * half and fewer <= 0.05 * half
 
 
 def _load_text(source: str, data: bytes) -> tuple[str, list[Part]]:
@@ -112,6 +137,9 @@ def _load_html(source: str, data: bytes) -> tuple[str, list[Part]]:
     from bs4 import BeautifulSoup
     from bs4.element import NavigableString
 
+    sample = data[:_SNIFF_BYTES]
+    if b"\x00" in sample and not _looks_utf16(sample):  # BeautifulSoup reads UTF-16 pages, and an image as text
+        raise BadDocument(source, _nul_reason(source, sample))
     soup = BeautifulSoup(data, "html.parser")
     title = soup.title.get_text(" ", strip=True) if soup.title else ""
     for tag in soup(["head", "script", "style", "noscript", "template", "svg"]):
@@ -137,6 +165,8 @@ def _load_html(source: str, data: bytes) -> tuple[str, list[Part]]:
 def _load_pdf(source: str, data: bytes) -> tuple[str, list[Part]]:
     from pypdf import PdfReader
 
+    if b"%PDF-" not in data[:1024]:  # where readers look for the header; pypdf's own error says "Stream has ended"
+        raise BadDocument(source, "not a PDF: it has no %PDF- header; is it another kind of file renamed .pdf?")
     try:
         reader = PdfReader(io.BytesIO(data))
         if reader.is_encrypted and not reader.decrypt(""):
@@ -182,10 +212,22 @@ def _load_csv(source: str, data: bytes) -> tuple[str, list[Part]]:
         dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t|")
     except csv.Error:
         dialect = csv.excel
+    # strict: without it a quote left open swallows the rest of the file into one cell of one row, silently.
+    reader = csv.DictReader(io.StringIO(text), dialect=dialect, strict=True)
+    rows: list[dict[str | Any, str | Any]] = []
+    start = 1  # the line the next row starts on: where a quote that is never closed was opened
     try:
-        rows = list(csv.DictReader(io.StringIO(text), dialect=dialect))
+        if reader.fieldnames is not None:  # reading the names reads the header row
+            start = reader.line_num + 1
+        for row in reader:
+            rows.append(row)
+            start = reader.line_num + 1
     except csv.Error as exc:
-        raise BadDocument(source, f"not a readable CSV file ({exc})") from exc
+        if "unexpected end of data" in str(exc):
+            reason = f"the quote opened on line {start} is never closed; close it, or double a quote inside a cell"
+        else:
+            reason = f"line {start} is not valid CSV ({exc}); check the quotes on that line"
+        raise BadDocument(source, reason) from exc
     parts = []
     for number, row in enumerate(rows, 1):
         extra = row.pop(None, None)  # cells beyond the header

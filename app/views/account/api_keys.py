@@ -5,15 +5,15 @@ from __future__ import annotations
 import streamlit as st
 
 from app.components.markdown import plain
-from app.components.services import UnitOfWorkFactory
 from workbench.domain.users import UserView
 from workbench.services import api_keys as key_service
+from workbench.services.directory import UserDirectory
 
 _EXPIRY = {"never": None, "30 days": 30, "90 days": 90, "1 year": 365}
 _JUST_MADE = "account-new-api-key"
 
 
-def show_api_keys(me: UserView, uow: UnitOfWorkFactory) -> None:
+def show_api_keys(me: UserView, users: UserDirectory) -> None:
     st.subheader("API keys")
     st.caption(
         f"Other programs (a CI job, your application sending traces and feedback) call the HTTP API with a key, "
@@ -30,14 +30,14 @@ def show_api_keys(me: UserView, uow: UnitOfWorkFactory) -> None:
         expiry = cols[1].selectbox("Expires", list(_EXPIRY), index=2)
         if st.form_submit_button("Make a key"):
             try:
-                new = key_service.create_key(uow(), me.id, name, expires_in_days=_EXPIRY[expiry])
+                new = users.create_key(name, expires_in_days=_EXPIRY[expiry])
             except key_service.ApiKeyError as exc:
                 st.error(str(exc))
             else:
                 st.session_state[_JUST_MADE] = new.secret
                 st.rerun()
 
-    keys = key_service.list_keys(uow(), me.id)
+    keys = users.list_keys()
     if not keys:
         st.info("No keys yet. Make one above to call the API from another program.")
         return
@@ -50,5 +50,5 @@ def show_api_keys(me: UserView, uow: UnitOfWorkFactory) -> None:
             expires = f"expires {key.expires_at:%Y-%m-%d}" if key.expires_at else "never expires"
             cols[1].caption(f"made {key.created_at:%Y-%m-%d} · {used} · {expires}")
             if key.revoked_at is None and cols[2].button("Revoke", key=f"revoke-{key.id}"):
-                key_service.revoke_key(uow(), me.id, key.id)
+                users.revoke_key(key.id)
                 st.rerun()

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app.components.services import UnitOfWorkFactory
+from app.components.markdown import plain
 from app.views.account.api_keys import show_api_keys
 from workbench.domain.users import UserView
-from workbench.services import users as user_service
+from workbench.services.directory import UserDirectory
 
 
-def render(me: UserView, *, uow: UnitOfWorkFactory) -> None:
+def render(me: UserView, *, users: UserDirectory) -> None:
     st.title("Account")
-    st.markdown(f"Signed in as **{me.display_name}** (`{me.username}`), role **{me.role}**.")
+    st.markdown(f"Signed in as **{plain(me.display_name)}** (`{me.username}`), role **{me.role}**.")  # any text
     if me.last_login_at:
         st.caption(f"Last sign-in {me.last_login_at:%Y-%m-%d %H:%M} UTC")
 
@@ -28,10 +28,10 @@ def render(me: UserView, *, uow: UnitOfWorkFactory) -> None:
                 st.error("The two new passwords differ.")
             else:
                 try:
-                    user_service.change_own_password(uow(), me.id, current, new)
+                    users.change_own_password(current, new)
                 except ValueError as exc:
                     st.error(str(exc))
                 else:
                     st.success("Password changed.")
 
-    show_api_keys(me, uow)
+    show_api_keys(me, users)

@@ -12,9 +12,8 @@ from collections.abc import Callable
 import pandas as pd
 import streamlit as st
 
-from app.components.services import UnitOfWorkFactory
 from workbench.domain.users import Role, UserView
-from workbench.services import users as user_service
+from workbench.services.directory import UserDirectory
 
 ROLE_HELP = {
     Role.ADMIN: "everything, including users",
@@ -25,12 +24,12 @@ ROLE_HELP = {
 FLASH_KEY = "admin_new_password"
 
 
-def users_panel(me: UserView, uow: UnitOfWorkFactory) -> None:
+def users_panel(me: UserView, users: UserDirectory) -> None:
     show_new_password()
-    st.dataframe(users_table(uow), hide_index=True)
+    st.dataframe(users_table(users), hide_index=True)
     st.download_button(
         "Download users (CSV)",
-        users_table(uow).to_csv(index=False).encode(),
+        users_table(users).to_csv(index=False).encode(),
         file_name="workbench-users.csv",
         mime="text/csv",
         icon=":material/download:",
@@ -38,12 +37,12 @@ def users_panel(me: UserView, uow: UnitOfWorkFactory) -> None:
     role_guide()
     left, right = st.columns(2, gap="large")
     with left:
-        create_user_form(uow)
+        create_user_form(users)
     with right:
-        edit_user_form(me, uow)
+        edit_user_form(me, users)
 
 
-def users_table(uow: UnitOfWorkFactory) -> pd.DataFrame:
+def users_table(users: UserDirectory) -> pd.DataFrame:
     return pd.DataFrame(
         [
             {
@@ -54,7 +53,7 @@ def users_table(uow: UnitOfWorkFactory) -> pd.DataFrame:
                 "created (UTC)": user.created_at.strftime("%Y-%m-%d %H:%M"),
                 "last sign-in (UTC)": user.last_login_at.strftime("%Y-%m-%d %H:%M") if user.last_login_at else "never",
             }
-            for user in user_service.list_users(uow())
+            for user in users.list_users()
         ]
     )
 
@@ -72,7 +71,7 @@ def show_new_password() -> None:
         st.code(password, language=None)
 
 
-def create_user_form(uow: UnitOfWorkFactory) -> None:
+def create_user_form(users: UserDirectory) -> None:
     with st.form("create-user", clear_on_submit=True):
         st.subheader("Add a user")
         cols = st.columns([2, 2, 2])
@@ -90,7 +89,7 @@ def create_user_form(uow: UnitOfWorkFactory) -> None:
         if st.form_submit_button("Add user", type="primary"):
             chosen = password or secrets.token_urlsafe(12)
             try:
-                user = user_service.create_user(uow(), username, chosen, role, display_name)
+                user = users.create_user(username, chosen, role, display_name)
             except ValueError as exc:
                 st.error(str(exc))
                 return
@@ -108,8 +107,8 @@ def role_guide() -> None:
     st.caption(" · ".join(f"**{role.value}**: {what}" for role, what in ROLE_HELP.items()))
 
 
-def edit_user_form(me: UserView, uow: UnitOfWorkFactory) -> None:
-    people = user_service.list_users(uow())
+def edit_user_form(me: UserView, users: UserDirectory) -> None:
+    people = users.list_users()
     st.subheader("Change a user")
     chosen = st.selectbox("User", [u.username for u in people], key="admin_edit_user")
     user = next((u for u in people if u.username == chosen), None)
@@ -120,17 +119,17 @@ def edit_user_form(me: UserView, uow: UnitOfWorkFactory) -> None:
         "Role", list(Role), index=list(Role).index(user.role), format_func=_role_label, key=f"role_{user.id}"
     )
     if cols[0].button("Save role", key=f"save_role_{user.id}", disabled=new_role == user.role):
-        _apply(lambda: user_service.set_role(uow(), user.username, new_role), f"{user.username} is now {new_role}")
+        _apply(lambda: users.set_role(user.username, new_role), f"{user.username} is now {new_role}")
     label = "Disable sign-in" if user.is_active else "Enable sign-in"
     if cols[1].button(label, key=f"toggle_{user.id}", disabled=user.id == me.id):
         _apply(
-            lambda: user_service.set_active(uow(), user.username, not user.is_active),
+            lambda: users.set_active(user.username, not user.is_active),
             f"{user.username} {'disabled' if user.is_active else 'enabled'}",
         )
     if cols[2].button("Reset password", key=f"reset_{user.id}"):
         fresh = secrets.token_urlsafe(12)
         try:
-            user_service.reset_password(uow(), user.username, fresh)
+            users.reset_password(user.username, fresh)
         except ValueError as exc:
             st.error(str(exc))
         else:

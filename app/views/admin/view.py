@@ -6,18 +6,18 @@ from collections.abc import Callable
 
 import streamlit as st
 
-from app.components.services import UnitOfWorkFactory
 from app.views.admin.status import show_status
 from app.views.admin.users import users_panel
 from workbench.domain.users import UserView
+from workbench.services.directory import UserDirectory
 from workbench.services.system import SystemStatus
 
 
-def render(me: UserView, *, uow: UnitOfWorkFactory, status: Callable[[], SystemStatus]) -> None:
+def render(me: UserView, *, users: UserDirectory, status: Callable[[], SystemStatus]) -> None:
     """`status` checks the stores when called (the System tab's figures)."""
     st.title("Admin")
     users_tab, status_tab = st.tabs(["Users", "System"])
     with users_tab:
-        users_panel(me, uow)
+        users_panel(me, users)
     with status_tab:
         show_status(status())

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from app.components.markdown import plain
 from workbench.config.rag import RagSettings
 from workbench.rag.engine import RagEngine
 from workbench.rag.errors import RagError
@@ -86,8 +87,8 @@ def upload(rag: RagEngine, chosen: str) -> None:
         f"{len(report.added)} added · {len(report.replaced)} replaced · {len(report.unchanged)} unchanged · "
         f"{report.chunks_embedded} passages embedded"
     )
-    for source, reason in report.failed:
-        st.error(f"**{source}** was skipped: {reason}")
+    for source, reason in report.failed:  # a file's name and a parser's message are shown as written, not as Markdown
+        st.error(f"**{plain(source)}** was skipped: {plain(reason)}")
 
 
 def contents(rag: RagEngine, chosen: str) -> None:

@@ -10,10 +10,9 @@ import streamlit as st
 
 from app.components.formatting import shorten, when
 from app.components.notices import leave_notice, show_notice
-from app.components.services import UnitOfWorkFactory
 from app.views.review.display import show_error
 from workbench.labelling.queues import MAX_ITEMS_PER_ADD, QueueService
-from workbench.labelling.sources import FEEDBACK_CHOICES, ChatSource, chat_items, playground_items
+from workbench.labelling.sources import FEEDBACK_CHOICES, ChatSource
 from workbench.labelling.views import Actor, ItemDraft, LabellingError, QueueView
 from workbench.llm.catalog import ModelCatalog
 from workbench.playground.service import PlaygroundService
@@ -26,8 +25,8 @@ CHAT, PLAYGROUND = "Chat answers", "A playground run"
 
 
 def add_items(
-    actor: Actor, queue: QueueView, *, label_queues: QueueService, uow: UnitOfWorkFactory,
-    playground: PlaygroundService, rag: RagEngine, catalog: ModelCatalog,
+    actor: Actor, queue: QueueView, *, label_queues: QueueService, playground: PlaygroundService, rag: RagEngine,
+    catalog: ModelCatalog,
 ) -> None:  # fmt: skip
     st.markdown("**Add items**")
     st.caption("An item is in a queue once: adding a chat answer or playground output again changes nothing.")
@@ -36,7 +35,11 @@ def add_items(
     if source is None:
         st.caption("Choose where the items come from.")
         return
-    drafts = chat_drafts(uow, rag, catalog) if source == CHAT else playground_drafts(uow, playground)
+    drafts = (
+        chat_drafts(actor, label_queues, rag, catalog)
+        if source == CHAT
+        else playground_drafts(actor, label_queues, playground)
+    )
     if drafts is None:
         return
     noun = "answer(s)" if source == CHAT else "output(s)"
@@ -53,7 +56,9 @@ def add_items(
         st.rerun()
 
 
-def chat_drafts(uow: UnitOfWorkFactory, rag: RagEngine, catalog: ModelCatalog) -> list[ItemDraft] | None:
+def chat_drafts(
+    actor: Actor, label_queues: QueueService, rag: RagEngine, catalog: ModelCatalog
+) -> list[ItemDraft] | None:
     """Chat answers matching the filters, newest first; None (with a message) when the filters are not usable."""
     first, second, third = st.columns(3)
     feedback = first.selectbox(
@@ -76,7 +81,7 @@ def chat_drafts(uow: UnitOfWorkFactory, rag: RagEngine, catalog: ModelCatalog) -
         feedback=feedback, knowledge_base=knowledge_base, model=model, since=_day(since),
         until=_day(until, next_day=True), limit=int(limit),
     )  # fmt: skip
-    drafts = chat_items(uow(), source)
+    drafts = label_queues.chat_drafts(actor, source)
     if not drafts:
         st.info("No chat answer matches these filters. Widen them, or chat first.", icon=":material/search_off:")
         return drafts
@@ -85,7 +90,9 @@ def chat_drafts(uow: UnitOfWorkFactory, rag: RagEngine, catalog: ModelCatalog) -
     return drafts
 
 
-def playground_drafts(uow: UnitOfWorkFactory, playground: PlaygroundService) -> list[ItemDraft] | None:
+def playground_drafts(
+    actor: Actor, label_queues: QueueService, playground: PlaygroundService
+) -> list[ItemDraft] | None:
     runs = playground.runs()
     if not runs:
         st.info("No playground runs yet. Run variants on the Playground page first.", icon=":material/experiment:")
@@ -96,7 +103,7 @@ def playground_drafts(uow: UnitOfWorkFactory, playground: PlaygroundService) -> 
         format_func=lambda rid: f"{by_id[rid].title} · {by_id[rid].kind} · {by_id[rid].status} · "
         f"{by_id[rid].counts.get('ok', 0)} answer(s) · {when(by_id[rid].created_at)}",
     )  # fmt: skip
-    drafts = playground_items(uow(), run_id)
+    drafts = label_queues.playground_drafts(actor, run_id)
     if not drafts:
         st.info("This run has no finished answers to label.", icon=":material/hourglass_empty:")
         return drafts

@@ -9,35 +9,33 @@ import streamlit as st
 from app.components.formatting import when
 from app.components.markdown import plain
 from app.components.notices import leave_notice, show_notice
-from app.components.services import UnitOfWorkFactory
 from app.components.widget_state import refill
 from app.views.review.adding import add_items
 from app.views.review.display import show_error
 from app.views.review.state import QUEUE_KEY, goto
-from workbench.domain.users import Role, UserView
+from workbench.domain.users import UserView
 from workbench.labelling.queues import MAX_ANNOTATORS, QueueService
 from workbench.labelling.rubrics import DEFAULT_RUBRIC
 from workbench.labelling.views import Actor, LabellingError, QueueProgress, QueueView
 from workbench.llm.catalog import ModelCatalog
 from workbench.playground.service import PlaygroundService
 from workbench.rag.engine import RagEngine
-from workbench.services import users as user_service
+from workbench.services.directory import UserDirectory
 
 NEW_QUEUE_FIELDS = ("review_new_name", "review_new_members", "review_new_description", "review_new_n")
 
 
-def members_to_choose(uow: UnitOfWorkFactory) -> list[UserView]:
+def members_to_choose(users: UserDirectory) -> list[UserView]:
     """Annotators, analysts and admins can label; viewers cannot, and inactive users are left out."""
-    users = [u for u in user_service.list_users(uow()) if u.is_active and u.role != Role.VIEWER]
-    return sorted(users, key=lambda u: u.username)
+    return sorted(users.members_to_choose(), key=lambda u: u.username)
 
 
 def render(
     actor: Actor, queues: list[QueueView], queue: QueueView | None, *, label_queues: QueueService,
-    uow: UnitOfWorkFactory, playground: PlaygroundService, rag: RagEngine, catalog: ModelCatalog,
+    users: UserDirectory, playground: PlaygroundService, rag: RagEngine, catalog: ModelCatalog,
 ) -> None:  # fmt: skip
     progress = {q.id: label_queues.progress(actor, q.id) for q in queues}
-    users = members_to_choose(uow)
+    people = members_to_choose(users)
     show_notice("queue")
     if queues:
         queues_table(queues, progress)
@@ -48,12 +46,12 @@ def render(
             icon=":material/inbox:",
         )
     if queue is not None:
-        st.subheader(queue.name, divider="gray")
-        queue_panel(label_queues, actor, queue, progress[queue.id], users)
+        st.subheader(plain(queue.name), divider="gray")  # a name is any text: shown as text, not Markdown
+        queue_panel(label_queues, actor, queue, progress[queue.id], people)
         with st.container(border=True):
-            add_items(actor, queue, label_queues=label_queues, uow=uow, playground=playground, rag=rag, catalog=catalog)
+            add_items(actor, queue, label_queues=label_queues, playground=playground, rag=rag, catalog=catalog)
     with st.expander("New queue", icon=":material/add:", expanded=not queues):
-        new_queue_form(label_queues, actor, users)
+        new_queue_form(label_queues, actor, people)
 
 
 def queues_table(queues: list[QueueView], progress: dict[str, QueueProgress]) -> None:

@@ -9,7 +9,6 @@ from collections.abc import Callable
 
 import streamlit as st
 
-from app.components.services import UnitOfWorkFactory
 from app.views.review import adjudicate, agreement, golden, queues, rubrics, state
 from workbench.domain.users import UserView
 from workbench.labelling.queues import QueueService
@@ -18,11 +17,12 @@ from workbench.labelling.views import Actor
 from workbench.llm.catalog import ModelCatalog
 from workbench.playground.service import PlaygroundService
 from workbench.rag.engine import RagEngine
+from workbench.services.directory import UserDirectory
 
 
 def render(
     user: UserView, *, label_queues: QueueService, review: ReviewService, playground: PlaygroundService,
-    rag: RagEngine, catalog: ModelCatalog, uow: UnitOfWorkFactory,
+    rag: RagEngine, catalog: ModelCatalog, users: UserDirectory,
 ) -> None:  # fmt: skip
     actor = Actor(user.id, user.username, user.role)
     state.apply_pending_navigation()
@@ -43,7 +43,7 @@ def render(
             all_queues,
             queue,
             label_queues=label_queues,
-            uow=uow,
+            users=users,
             playground=playground,
             rag=rag,
             catalog=catalog,

@@ -9,7 +9,6 @@ import pandas as pd
 import streamlit as st
 
 from app.components.formatting import format_count, format_ms
-from app.components.services import UnitOfWorkFactory
 from app.views.run_log import charts
 from app.views.run_log import traces as traces_view
 from workbench.domain.runlog import RunLog
@@ -18,7 +17,7 @@ from workbench.domain.users import UserView
 from workbench.evaluation.datasets import EvalDatasetService
 from workbench.labelling.queues import QueueService
 from workbench.services import runlog as runlog_service
-from workbench.services import users as user_service
+from workbench.services.directory import UserDirectory
 from workbench.services.runlog import RunLogReader
 from workbench.services.traces import TraceService
 
@@ -50,14 +49,14 @@ class SpoolingWriter(Protocol):
 
 
 def render(
-    user: UserView, *, store: RunLogReader, writer: SpoolingWriter, uow: UnitOfWorkFactory, traces: TraceService,
+    user: UserView, *, store: RunLogReader, writer: SpoolingWriter, users: UserDirectory, traces: TraceService,
     queues: QueueService, datasets: EvalDatasetService,
 ) -> None:  # fmt: skip
     st.title("Run log")
     st.caption("Every model, retrieval, embedding and eval call, and the traces they belong to. Times are UTC.")
     calls_tab, traces_tab = st.tabs(["Calls", "Traces"])
     with calls_tab:
-        calls(store, writer, uow)
+        calls(store, writer, users)
     with traces_tab:
         try:
             traces_view.render(user, traces=traces, queues=queues, datasets=datasets)
@@ -65,7 +64,7 @@ def render(
             st.error(str(exc), icon=":material/error:")
 
 
-def calls(store: RunLogReader, writer: SpoolingWriter, uow: UnitOfWorkFactory) -> None:
+def calls(store: RunLogReader, writer: SpoolingWriter, users: UserDirectory) -> None:
     """Calls: filters, figures, charts and pages of logs (time filters have hour resolution)."""
     if writer.spool_pending:
         st.warning(
@@ -75,7 +74,7 @@ def calls(store: RunLogReader, writer: SpoolingWriter, uow: UnitOfWorkFactory) -
         )
     try:
         facets = runlog_service.filter_options(store)
-        usernames = {user.id: user.username for user in user_service.list_users(uow())}
+        usernames = users.usernames()
         flt = filters(facets, usernames)
         overview = runlog_service.overview(store, flt)
         if overview.summary.count == 0:
