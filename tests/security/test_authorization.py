@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from app.ui import PageServices
 from tests.e2e.conftest import ADMIN_PASSWORD, ENTRY, PROJECT_ROOT, AppEnvironment, open_page, signed_in
 from tests.factories import random_user
 from tests.integration.labelling.test_labelling_services import World, drafts, label
@@ -170,19 +171,13 @@ def _counts(make_uow: MakeUow) -> tuple[int, ...]:
         )
 
 
-class Handed:
-    """The services the way ui.PageServices hands them to one user's pages."""
-
-    def __init__(self, world: World, make_uow: MakeUow, user: UserView) -> None:
-        self._services: dict[str, Any] = {
-            "label_queues": world.queues, "annotation": world.annotation, "review": world.review,
-            "users": UserDirectory(make_uow, user.id), "prompts": PromptRegistry(make_uow),
-            "eval_datasets": EvalDatasetService(make_uow),
-        }  # fmt: skip
-        self._role = user.role
-
-    def __getattr__(self, name: str) -> Any:
-        return Guarded(self._services[name], name, self._role)
+def handed_to(world: World, make_uow: MakeUow, user: UserView) -> PageServices:
+    """The services exactly as ui.PageServices hands them to one user's pages, over this test's stores."""
+    stores = SimpleNamespace(
+        label_queues=world.queues, annotation=world.annotation, review=world.review, uow=make_uow,
+        prompts=PromptRegistry(make_uow), eval_datasets=EvalDatasetService(make_uow),
+    )  # fmt: skip
+    return PageServices(stores, user)  # type: ignore[arg-type] - the stores a Container would hold
 
 
 @pytest.fixture
@@ -192,7 +187,7 @@ def world(make_uow: MakeUow) -> World:
 
 def test_a_viewer_is_refused_every_change_and_nothing_changes(world: World, make_uow: MakeUow) -> None:
     viewer = _person(make_uow, "vic", Role.VIEWER)
-    handed = Handed(world, make_uow, viewer)
+    handed = handed_to(world, make_uow, viewer)
     before = _counts(make_uow)
     item = world.annotation.next_item(world.annotators[0], world.queue.id)
     assert item is not None
@@ -222,7 +217,7 @@ def test_an_annotator_cannot_adjudicate_export_or_peek_even_around_the_guard(wor
     first, second = world.annotators[:2]
     annotator = user_service.get_user(make_uow(), first.id)
     assert annotator is not None
-    handed = Handed(world, make_uow, annotator)
+    handed = handed_to(world, make_uow, annotator)
     item = world.annotation.next_item(first, world.queue.id)
     assert item is not None
     world.annotation.submit(first, item.id, label(correct=False))
